@@ -1,0 +1,68 @@
+import express, { type Express } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import type { Redis } from 'ioredis';
+import { Catalogue } from '../shared/catalogue/catalogue';
+import type { Config } from '../shared/config';
+import type { Orm } from '../shared/db/orm';
+import type { Logger } from '../shared/logger';
+import { buildOpenApiDocument } from './http/openapi';
+import { mountRoutes, type RouteSpec } from './http/route';
+import { adminAuth } from './middleware/admin-auth';
+import { errorHandler, notFoundRoute } from './middleware/error-handler';
+import { logContext, requestId } from './middleware/request-context';
+import { healthRoutes } from './routes/health';
+import { movieRoutes } from './routes/movies';
+import { roomRoutes } from './routes/rooms';
+import { seedCompatRoutes } from './routes/seed-compat';
+import { sessionRoutes } from './routes/sessions';
+import { userRoutes } from './routes/users';
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  redis: Redis;
+}
+
+/**
+ * Composes the HTTP API from its parts around connections opened by the caller (api/main.ts, or
+ * a test), which also closes them. No I/O happens here.
+ */
+export function createApp({ config, logger, orm, redis }: AppDependencies): Express {
+  const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+
+  const routes: RouteSpec[] = [
+    ...healthRoutes({
+      checks: [
+        { name: 'postgres', check: () => orm.em.getConnection().execute('select 1') },
+        { name: 'redis', check: () => redis.ping() },
+      ],
+    }),
+    ...userRoutes({ catalogue }),
+    ...movieRoutes({ catalogue }),
+    ...roomRoutes({ catalogue }),
+    ...sessionRoutes({ catalogue }),
+    ...seedCompatRoutes({ catalogue }),
+  ];
+  const openApi = buildOpenApiDocument(routes, { title: 'Cine-Starsoft checkout', version: '1' });
+
+  app.use(requestId(logger));
+  app.use(express.json({ limit: '1mb' }));
+  app.use(logContext);
+
+  app.get('/api-docs.json', (_req, res) => {
+    res.json(openApi);
+  });
+  app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
+
+  const router = express.Router();
+  mountRoutes(router, routes, adminAuth(config.adminToken));
+  app.use(router);
+
+  app.use(notFoundRoute);
+  app.use(errorHandler(logger));
+  return app;
+}

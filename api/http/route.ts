@@ -1,0 +1,94 @@
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type Joi from 'joi';
+import { AppError } from '../../shared/errors';
+
+export interface RouteInput<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+  params: P;
+  query: Q;
+  body: B;
+  headers: Record<string, string | undefined>;
+  req: Request;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One HTTP route, declared once: its validation schemas drive both the request check and the
+ * OpenAPI document (api/http/openapi.ts), so the docs cannot drift from what the code accepts.
+ */
+export interface RouteSpec {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  tag: string;
+  summary: string;
+  /** Requires `Authorization: Bearer $ADMIN_TOKEN`. */
+  admin?: boolean;
+  params?: Joi.ObjectSchema;
+  query?: Joi.ObjectSchema;
+  headers?: Joi.ObjectSchema;
+  body?: Joi.Schema;
+  responses: Record<number, { description: string; schema?: Joi.Schema }>;
+  // Each route narrows its own input types; the schemas above are what guarantee them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handler: (input: RouteInput<any, any, any>) => Promise<RouteResult>;
+}
+
+const VALIDATION_OPTIONS: Joi.ValidationOptions = {
+  abortEarly: false,
+  convert: true,
+  stripUnknown: false,
+};
+
+type Part = 'params' | 'query' | 'headers' | 'body';
+
+function validate(spec: RouteSpec, req: Request) {
+  const fields: { field: string; message: string }[] = [];
+  const values: Partial<Record<Part, unknown>> = {};
+  for (const part of ['params', 'query', 'headers', 'body'] as const) {
+    const schema = spec[part];
+    if (!schema) continue;
+    const input = part === 'body' ? (req.body ?? {}) : req[part];
+    const { value, error } = schema.validate(input, {
+      ...VALIDATION_OPTIONS,
+      // Headers carry much more than what a route reads.
+      allowUnknown: part === 'headers',
+    });
+    if (error) {
+      for (const d of error.details) {
+        fields.push({ field: [part, ...d.path].join('.'), message: d.message });
+      }
+    }
+    values[part] = value;
+  }
+  if (fields.length > 0) {
+    throw new AppError(400, 'VALIDATION_FAILED', 'The request is not valid.', { fields });
+  }
+  return values;
+}
+
+export function toHandler(spec: RouteSpec): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const values = validate(spec, req);
+    const result = await spec.handler({
+      params: (values.params ?? req.params) as Record<string, string>,
+      query: (values.query ?? {}) as Record<string, unknown>,
+      body: values.body,
+      headers: (values.headers ?? {}) as Record<string, string | undefined>,
+      req,
+    });
+    for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+    if (result.body === undefined) res.status(result.status).end();
+    else res.status(result.status).json(result.body);
+  };
+}
+
+export function mountRoutes(router: Router, routes: RouteSpec[], adminAuth: RequestHandler): void {
+  for (const spec of routes) {
+    const handlers = spec.admin ? [adminAuth, toHandler(spec)] : [toHandler(spec)];
+    router[spec.method](spec.path, ...handlers);
+  }
+}

@@ -1,0 +1,36 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfigOrExit } from '../shared/config';
+import { initOrm } from '../shared/db/orm';
+import { createLogger } from '../shared/logger';
+import { createRedis } from '../shared/redis';
+import { stopGracefullyOnSignals } from '../shared/shutdown';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.logLevel, service: 'api' });
+  const orm = await initOrm(config, logger);
+  // Request paths fail fast when Redis is away instead of queueing commands forever.
+  const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+  const server = createServer(createApp({ config, logger, orm, redis }));
+  // Longer than a typical load balancer's idle timeout, so it never reuses a socket we closed.
+  server.keepAliveTimeout = 65_000;
+  server.listen(config.port, () => {
+    logger.info('api listening', { port: (server.address() as AddressInfo).port });
+  });
+
+  stopGracefullyOnSignals(logger, async () => {
+    // Stop accepting, let in-flight requests finish, then close what they used.
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await Promise.all([orm.close(), redis.quit()]);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { AppError } from '../../shared/errors';
+
+// Hashing both sides gives equal-length buffers, so the comparison is constant-time.
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Admin routes: `Authorization: Bearer $ADMIN_TOKEN` for tools, and, where `allowBasic` is set
+ * (the Bull Board pages a browser opens), Basic auth with any user name and the token as password.
+ */
+export function adminAuth(adminToken: string, options: { allowBasic?: boolean } = {}): RequestHandler {
+  const expected = digest(adminToken);
+  return (req, res, next) => {
+    const [scheme, credentials] = (req.get('authorization') ?? '').split(' ', 2);
+    let presented: string | undefined;
+    if (scheme?.toLowerCase() === 'bearer') presented = credentials;
+    else if (options.allowBasic && scheme?.toLowerCase() === 'basic' && credentials) {
+      const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+      presented = decoded.slice(decoded.indexOf(':') + 1);
+    }
+    if (presented === undefined) {
+      if (options.allowBasic) res.setHeader('WWW-Authenticate', 'Basic realm="cine-admin"');
+      throw new AppError(401, 'UNAUTHENTICATED', 'This route needs the admin token.');
+    }
+    if (!timingSafeEqual(digest(presented), expected)) {
+      throw new AppError(403, 'FORBIDDEN', 'The admin token is not valid.');
+    }
+    next();
+  };
+}

@@ -1,0 +1,295 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Orm } from '../db/orm';
+import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
+import { AppError, notFound } from '../errors';
+import { readSeatStatuses, type SeatStatus } from './seat-status';
+import { ROOM_LIMITS, seatLayout } from './seat-layout';
+
+export const CURRENCY = 'BRL';
+
+export interface UserView {
+  id: string;
+  name: string;
+  email: string;
+}
+export interface MovieView {
+  id: string;
+  title: string;
+  durationMinutes: number;
+  rating: string | null;
+  synopsis: string | null;
+}
+export interface RoomView {
+  id: string;
+  name: string;
+  rows: number;
+  seatsPerRow: number;
+  seatsTotal: number;
+}
+export interface SeatView {
+  id: string;
+  label: string;
+  row: string;
+  number: number;
+}
+/** The immutable part of a session: what can be cached for as long as the process lives. */
+export interface SessionLayout {
+  id: string;
+  movie: { id: string; title: string };
+  room: { id: string; name: string };
+  startsAt: string;
+  priceCents: number;
+  currency: string;
+  seats: SeatView[];
+}
+export interface SessionSummary extends Omit<SessionLayout, 'seats'> {
+  seatsTotal: number;
+  seatsAvailable: number;
+}
+export interface SeatMap extends SessionSummary {
+  seats: (SeatView & { status: SeatStatus })[];
+}
+
+export interface SessionFilter {
+  movieId?: string;
+  /** A calendar day, YYYY-MM-DD, in UTC. */
+  date?: string;
+}
+
+/**
+ * Movies, rooms, sessions and their seats. Sessions and their seats never change once created,
+ * so their layout is cached per process without expiry; only the list of sessions (which grows)
+ * is cached for `listTtlSeconds`. Seat status is never cached: it is read live from Redis, so a
+ * seat map costs one Redis round trip and no Postgres query once the layout is warm.
+ */
+export class Catalogue {
+  private readonly layouts = new LRUCache<string, SessionLayout>({ max: 10_000 });
+  private readonly sessionLists: LRUCache<string, string[]>;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly redis: Redis,
+    listTtlSeconds: number,
+  ) {
+    this.sessionLists = new LRUCache<string, string[]>({
+      max: 1_000,
+      ttl: Math.max(listTtlSeconds, 0) * 1000 || 1,
+    });
+  }
+
+  private em(): EntityManager {
+    return this.orm.em.fork() as EntityManager;
+  }
+
+  async listUsers(): Promise<UserView[]> {
+    const users = await this.em().find(User, {}, { orderBy: { name: 'asc', id: 'asc' } });
+    return users.map(({ id, name, email }) => ({ id, name, email }));
+  }
+
+  async signUp(input: { name: string; email: string; birthDate?: string }): Promise<UserView> {
+    const em = this.em();
+    const user = em.create(User, {
+      name: input.name,
+      email: input.email.toLowerCase(),
+      birthDate: input.birthDate ?? null,
+    });
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new AppError(409, 'EMAIL_TAKEN', 'An account with this email already exists.', {
+          email: user.email,
+        });
+      }
+      throw err;
+    }
+    return { id: user.id, name: user.name, email: user.email };
+  }
+
+  async listMovies(): Promise<MovieView[]> {
+    const movies = await this.em().find(Movie, {}, { orderBy: { title: 'asc', id: 'asc' } });
+    return movies.map(toMovieView);
+  }
+
+  async createMovie(input: Omit<MovieView, 'id' | 'rating' | 'synopsis'> & Partial<MovieView>) {
+    const em = this.em();
+    const movie = em.create(Movie, {
+      title: input.title,
+      durationMinutes: input.durationMinutes,
+      rating: input.rating ?? null,
+      synopsis: input.synopsis ?? null,
+    });
+    await em.flush();
+    return toMovieView(movie);
+  }
+
+  async createRoom(input: { name: string; rows: number; seatsPerRow: number }): Promise<RoomView> {
+    if (input.rows * input.seatsPerRow < ROOM_LIMITS.minSeats) {
+      throw new AppError(
+        400,
+        'ROOM_TOO_SMALL',
+        `A room needs at least ${ROOM_LIMITS.minSeats} seats.`,
+        { seats: input.rows * input.seatsPerRow },
+      );
+    }
+    const em = this.em();
+    const room = em.create(Room, input);
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new AppError(409, 'ROOM_NAME_TAKEN', 'A room with this name already exists.', {
+          name: input.name,
+        });
+      }
+      throw err;
+    }
+    return toRoomView(room);
+  }
+
+  async listRooms(): Promise<RoomView[]> {
+    const rooms = await this.em().find(Room, {}, { orderBy: { name: 'asc' } });
+    return rooms.map(toRoomView);
+  }
+
+  /** Creates the session and one seat row per seat of its room, in one transaction. */
+  async createSession(input: {
+    movieId: string;
+    roomId: string;
+    startsAt: Date;
+    priceCents: number;
+  }): Promise<SessionSummary> {
+    const em = this.em();
+    const [movie, room] = await Promise.all([
+      em.findOne(Movie, input.movieId),
+      em.findOne(Room, input.roomId),
+    ]);
+    if (!movie) throw notFound('movie', input.movieId);
+    if (!room) throw notFound('room', input.roomId);
+    const session = await em.transactional(async (tx) => {
+      const created = tx.create(Session, {
+        movie,
+        room,
+        startsAt: input.startsAt,
+        priceCents: input.priceCents,
+        currency: CURRENCY,
+      });
+      for (const seat of seatLayout(room.rows, room.seatsPerRow)) {
+        tx.create(SessionSeat, { session: created, ...seat });
+      }
+      return created;
+    });
+    this.sessionLists.clear();
+    const layout = await this.sessionLayout(session.id);
+    return { ...withoutSeats(layout), seatsTotal: layout.seats.length, seatsAvailable: layout.seats.length };
+  }
+
+  async listSessions(filter: SessionFilter = {}): Promise<SessionSummary[]> {
+    const layouts = await Promise.all((await this.sessionIds(filter)).map((id) => this.sessionLayout(id)));
+    const maps = await this.withLiveStatus(layouts);
+    return maps.map(({ seats: _seats, ...summary }) => summary);
+  }
+
+  /** The session with every seat and its live status (§4.1). */
+  async seatMap(sessionId: string): Promise<SeatMap> {
+    const [map] = await this.withLiveStatus([await this.sessionLayout(sessionId)]);
+    return map!;
+  }
+
+  /** Every session with its seat map: the seed route `GET /sessao/todas`. */
+  async allSeatMaps(): Promise<SeatMap[]> {
+    const layouts = await Promise.all((await this.sessionIds({})).map((id) => this.sessionLayout(id)));
+    return this.withLiveStatus(layouts);
+  }
+
+  private async withLiveStatus(layouts: SessionLayout[]): Promise<SeatMap[]> {
+    const statuses = await readSeatStatuses(
+      this.redis,
+      layouts.map((l) => ({ sessionId: l.id, seatIds: l.seats.map((s) => s.id) })),
+    );
+    return layouts.map((layout, i) => {
+      const seats = layout.seats.map((seat, j) => ({
+        ...seat,
+        status: statuses[i]?.[j] ?? 'available',
+      }));
+      return {
+        ...withoutSeats(layout),
+        seatsTotal: seats.length,
+        seatsAvailable: seats.filter((s) => s.status === 'available').length,
+        seats,
+      };
+    });
+  }
+
+  async sessionLayout(sessionId: string): Promise<SessionLayout> {
+    const cached = this.layouts.get(sessionId);
+    if (cached) return cached;
+    const em = this.em();
+    const session = await em.findOne(Session, sessionId, { populate: ['movie', 'room'] });
+    if (!session) throw notFound('session', sessionId);
+    const seats = await em.find(
+      SessionSeat,
+      { session: sessionId },
+      { orderBy: { row: 'asc', number: 'asc' } },
+    );
+    const layout: SessionLayout = {
+      id: session.id,
+      movie: { id: session.movie.id, title: session.movie.title },
+      room: { id: session.room.id, name: session.room.name },
+      startsAt: session.startsAt.toISOString(),
+      priceCents: session.priceCents,
+      currency: session.currency,
+      seats: seats
+        .map(({ id, label, row, number }) => ({ id, label, row, number }))
+        .sort(byRowThenNumber),
+    };
+    this.layouts.set(sessionId, layout);
+    return layout;
+  }
+
+  private async sessionIds(filter: SessionFilter): Promise<string[]> {
+    const cacheKey = `${filter.movieId ?? ''}|${filter.date ?? ''}`;
+    const cached = this.sessionLists.get(cacheKey);
+    if (cached) return cached;
+    const where: Record<string, unknown> = {};
+    if (filter.movieId) where.movie = filter.movieId;
+    if (filter.date) {
+      const start = new Date(`${filter.date}T00:00:00.000Z`);
+      const end = new Date(start.getTime() + 24 * 60 * 60 * 1000);
+      where.startsAt = { $gte: start, $lt: end };
+    }
+    const sessions = await this.em().find(Session, where, {
+      orderBy: { startsAt: 'asc', id: 'asc' },
+      fields: ['id'],
+    });
+    const ids = sessions.map((s) => s.id);
+    this.sessionLists.set(cacheKey, ids);
+    return ids;
+  }
+}
+
+// Rows sort by length first so that "AA" comes after "Z", as on the room's floor.
+function byRowThenNumber(a: SeatView, b: SeatView): number {
+  return a.row.length - b.row.length || a.row.localeCompare(b.row) || a.number - b.number;
+}
+
+function withoutSeats({ seats: _seats, ...rest }: SessionLayout): Omit<SessionLayout, 'seats'> {
+  return rest;
+}
+
+function toMovieView(m: Movie): MovieView {
+  return {
+    id: m.id,
+    title: m.title,
+    durationMinutes: m.durationMinutes,
+    rating: m.rating ?? null,
+    synopsis: m.synopsis ?? null,
+  };
+}
+
+function toRoomView(r: Room): RoomView {
+  return { id: r.id, name: r.name, rows: r.rows, seatsPerRow: r.seatsPerRow, seatsTotal: r.rows * r.seatsPerRow };
+}

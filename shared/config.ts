@@ -1,0 +1,107 @@
+import Joi from 'joi';
+
+/**
+ * Every setting the processes read, validated once at start. A bad value stops the process
+ * with a message naming the variable (see {@link ConfigError}), so a typo in production fails
+ * loudly at boot instead of at the first request that needs it.
+ */
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  db: { host: string; port: number; user: string; password: string; name: string };
+  redis: { host: string; port: number; db: number };
+  rabbitmqUrl: string;
+  holds: { ttlSeconds: number; confirmedTtlSeconds: number; maxSeatsPerHold: number };
+  rateLimit: { perUser: number; perIp: number; windowSeconds: number };
+  adminToken: string;
+  catalogueCacheTtlSeconds: number;
+  metricsPort: number;
+}
+
+const DEV_ADMIN_TOKEN = 'dev-admin-token';
+
+const schema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
+  PORT: Joi.number().port().default(3000),
+  LOG_LEVEL: Joi.string().valid('debug', 'info', 'warn', 'error').default('info'),
+  DB_HOST: Joi.string().hostname().default('localhost'),
+  DB_PORT: Joi.number().port().default(5432),
+  DB_USERNAME: Joi.string().default('postgres'),
+  DB_PASSWORD: Joi.string().allow('').default(''),
+  DB_NAME: Joi.string()
+    .pattern(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('cine_starsoft')
+    .messages({ 'string.pattern.base': '"DB_NAME" must be a lower-case SQL identifier' }),
+  REDIS_HOST: Joi.string().hostname().default('localhost'),
+  REDIS_PORT: Joi.number().port().default(6379),
+  REDIS_DB: Joi.number().integer().min(0).max(15).default(0),
+  RABBITMQ_URL: Joi.string()
+    .uri({ scheme: ['amqp', 'amqps'] })
+    .default('amqp://guest:guest@localhost:5672'),
+  HOLD_TTL_SECONDS: Joi.number().integer().min(1).default(30),
+  CONFIRMED_HOLD_TTL_SECONDS: Joi.number().integer().min(1).default(600),
+  MAX_SEATS_PER_HOLD: Joi.number().integer().min(1).max(50).default(10),
+  RATE_LIMIT_PER_USER: Joi.number().integer().min(0).default(20),
+  RATE_LIMIT_PER_IP: Joi.number().integer().min(0).default(100),
+  RATE_LIMIT_WINDOW_SECONDS: Joi.number().integer().min(1).default(10),
+  ADMIN_TOKEN: Joi.string()
+    .min(16)
+    .when('NODE_ENV', {
+      is: 'production',
+      then: Joi.required().invalid(DEV_ADMIN_TOKEN),
+      otherwise: Joi.optional().default(DEV_ADMIN_TOKEN),
+    }),
+  CATALOGUE_CACHE_TTL_SECONDS: Joi.number().integer().min(0).default(5),
+  METRICS_PORT: Joi.number().port().default(9100),
+}).unknown(true);
+
+export class ConfigError extends Error {
+  constructor(readonly details: string[]) {
+    super(`Invalid configuration: ${details.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { value: v, error } = schema.validate(env, { abortEarly: false, convert: true });
+  if (error) throw new ConfigError(error.details.map((d) => d.message));
+  return {
+    nodeEnv: v.NODE_ENV,
+    port: v.PORT,
+    logLevel: v.LOG_LEVEL,
+    db: {
+      host: v.DB_HOST,
+      port: v.DB_PORT,
+      user: v.DB_USERNAME,
+      password: v.DB_PASSWORD,
+      name: v.DB_NAME,
+    },
+    redis: { host: v.REDIS_HOST, port: v.REDIS_PORT, db: v.REDIS_DB },
+    rabbitmqUrl: v.RABBITMQ_URL,
+    holds: {
+      ttlSeconds: v.HOLD_TTL_SECONDS,
+      confirmedTtlSeconds: v.CONFIRMED_HOLD_TTL_SECONDS,
+      maxSeatsPerHold: v.MAX_SEATS_PER_HOLD,
+    },
+    rateLimit: {
+      perUser: v.RATE_LIMIT_PER_USER,
+      perIp: v.RATE_LIMIT_PER_IP,
+      windowSeconds: v.RATE_LIMIT_WINDOW_SECONDS,
+    },
+    adminToken: v.ADMIN_TOKEN,
+    catalogueCacheTtlSeconds: v.CATALOGUE_CACHE_TTL_SECONDS,
+    metricsPort: v.METRICS_PORT,
+  };
+}
+
+/** For process entry points: a bad configuration prints what is wrong and stops the process. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,15 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { createdAt, uuidPrimaryKey } from './columns';
+
+export const User = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: uuidPrimaryKey(),
+    name: p.string().length(120),
+    email: p.string().length(254).unique('users_email_unique'),
+    birthDate: p.date().nullable(),
+    createdAt: createdAt(),
+  },
+});
+export type User = InferEntity<typeof User>;

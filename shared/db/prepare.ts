@@ -1,0 +1,57 @@
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { User } from './entities';
+import { initOrm, type Orm } from './orm';
+import { DemoSeeder } from './seeders/demo-seeder';
+
+const MIGRATION_LOCK_KEY = 0x63696e65; // "cine": any constant shared by every instance
+
+/**
+ * Brings a database to the current schema, from nothing if need be: creates it if missing,
+ * applies pending migrations and seeds the demo data when it holds no users. Several instances
+ * may start at once: they queue on a Postgres advisory lock, and the second finds nothing to do.
+ */
+export async function prepareDatabase(
+  config: Config,
+  logger: Logger,
+  options: { seed: boolean } = { seed: true },
+): Promise<void> {
+  const orm = await initOrmCreatingDatabase(config, logger);
+  try {
+    await withAdvisoryLock(orm, async () => {
+      const applied = await orm.getMigrator().up();
+      logger.info('migrations applied', { count: applied.length, names: applied.map((m) => m.name) });
+      if (options.seed && (await orm.em.fork().count(User)) === 0) {
+        await orm.getSeeder().seed(DemoSeeder);
+        logger.info('demo data seeded');
+      }
+    });
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function initOrmCreatingDatabase(config: Config, logger: Logger): Promise<Orm> {
+  try {
+    return await initOrm(config, logger);
+  } catch (err) {
+    // Two instances racing to create the same database: the loser finds it created.
+    if ((err as { code?: string }).code === '42P04') return initOrm(config, logger);
+    throw err;
+  }
+}
+
+async function withAdvisoryLock(orm: Orm, fn: () => Promise<void>): Promise<void> {
+  const knex = orm.em.getConnection().getKnex();
+  const connection = await knex.client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    try {
+      await fn();
+    } finally {
+      await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    }
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+}

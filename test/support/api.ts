@@ -1,0 +1,32 @@
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { createApp } from '../../api/app';
+import { createRedis } from '../../shared/redis';
+import { createTestDatabase, silentLogger, type TestDatabase } from './database';
+
+export interface TestApi {
+  app: Express;
+  db: TestDatabase;
+  redis: Redis;
+  adminAuth: { Authorization: string };
+  close: () => Promise<void>;
+}
+
+/** The API wired to this file's own database and Redis db, as api/main.ts wires it. */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const db = await createTestDatabase({ env });
+  const redis = createRedis(db.config);
+  await redis.flushdb();
+  const app = createApp({ config: db.config, logger: silentLogger, orm: db.orm, redis });
+  return {
+    app,
+    db,
+    redis,
+    adminAuth: { Authorization: `Bearer ${db.config.adminToken}` },
+    close: async () => {
+      await redis.flushdb();
+      await redis.quit();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { loadConfig, type Config } from '../../shared/config';
+
+/**
+ * Redis db index of this test file: jest runs files in parallel, one per worker, so the worker
+ * id keeps concurrent files apart (db 0 is left to `npm start`). Files flush their db when done.
+ */
+export const redisDbForThisWorker = () => 1 + ((Number(process.env.JEST_WORKER_ID ?? 1) - 1) % 15);
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    REDIS_DB: String(redisDbForThisWorker()),
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
+    RATE_LIMIT_PER_USER: '0',
+    RATE_LIMIT_PER_IP: '0',
+    ...env,
+  });
+}
