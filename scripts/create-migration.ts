@@ -6,6 +6,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../shared/config';
+import { createDatabaseIfMissing, dropDatabase } from '../shared/db/database-admin';
 import { initOrm } from '../shared/db/orm';
 
 const migrationsDir = path.join(__dirname, '..', 'shared', 'db', 'migrations');
@@ -31,6 +32,7 @@ function writeIndex(): void {
 async function main(): Promise<void> {
   const scratchDb = `cine_migration_scratch_${process.pid}`;
   const config = loadConfig({ ...process.env, DB_NAME: scratchDb });
+  await createDatabaseIfMissing(config);
   const orm = await initOrm(config);
   try {
     orm.config.set('migrations', { ...orm.config.get('migrations'), path: migrationsDir });
@@ -45,9 +47,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await orm.close(true);
-    const admin = await initOrm({ ...config, db: { ...config.db, name: 'postgres' } });
-    await admin.em.getConnection().execute(`drop database if exists "${scratchDb}"`);
-    await admin.close(true);
+    await dropDatabase(config);
   }
 }
 

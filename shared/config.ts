@@ -19,7 +19,7 @@ export interface Config {
   metricsPort: number;
 }
 
-const DEV_ADMIN_TOKEN = 'dev-admin-token';
+const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
 
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),

@@ -15,6 +15,11 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string, id: string) =>
-  new AppError(404, `${what.toUpperCase().replace(/ /g, '_')}_NOT_FOUND`, `No ${what} with id ${id}.`, {
-    id,
-  });
+  new AppError(
+    404,
+    `${what.toUpperCase().replace(/ /g, '_')}_NOT_FOUND`,
+    `No ${what} with id ${id}.`,
+    {
+      id,
+    },
+  );

@@ -20,7 +20,6 @@ const SECRET_KEYS = new Set([
   'cvv',
   'card',
   'cardnumber',
-  'number',
   'holdtoken',
   'x-hold-token',
   'token',
@@ -28,8 +27,11 @@ const SECRET_KEYS = new Set([
 ]);
 
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value === null || typeof value !== 'object') return value;
+  // Past this depth nothing is inspected, so nothing is shown: a secret cannot hide down there.
+  if (depth > 6) return '[redacted]';
+  if (value instanceof Error)
+    return { name: value.name, message: value.message, stack: value.stack };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
@@ -43,14 +45,20 @@ const withContextAndRedaction = winston.format((info) => {
   const safe = redact({ ...context, ...info }) as winston.Logform.TransformableInfo;
   // winston keeps level/message under symbols too; copy them so the JSON formatter sees them.
   for (const sym of Object.getOwnPropertySymbols(info)) {
-    (safe as unknown as Record<symbol, unknown>)[sym] = (info as unknown as Record<symbol, unknown>)[sym];
+    (safe as unknown as Record<symbol, unknown>)[sym] = (
+      info as unknown as Record<symbol, unknown>
+    )[sym];
   }
   return safe;
 });
 
 export type Logger = winston.Logger;
 
-export function createLogger(options: { level: string; service: string; silent?: boolean }): Logger {
+export function createLogger(options: {
+  level: string;
+  service: string;
+  silent?: boolean;
+}): Logger {
   return winston.createLogger({
     level: options.level,
     silent: options.silent,

@@ -31,10 +31,13 @@ function parametersOf(schema: Joi.ObjectSchema | undefined, location: 'path' | '
 }
 
 /** The OpenAPI 3 document of every mounted route, built from the same Joi schemas that validate. */
-export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string; version: string }) {
+export function buildOpenApiDocument(
+  routes: RouteSpec[],
+  info: { title: string; version: string },
+) {
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {
-    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const responses: Record<string, Json> = {};
     for (const [status, response] of Object.entries(route.responses)) {
       const schema = response.schema

@@ -9,21 +9,35 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  * Admin routes: `Authorization: Bearer $ADMIN_TOKEN` for tools, and, where `allowBasic` is set
  * (the Bull Board pages a browser opens), Basic auth with any user name and the token as password.
  */
-export function adminAuth(adminToken: string, options: { allowBasic?: boolean } = {}): RequestHandler {
+export function adminAuth(
+  adminToken: string,
+  options: { allowBasic?: boolean } = {},
+): RequestHandler {
   const expected = digest(adminToken);
   return (req, res, next) => {
-    const [scheme, credentials] = (req.get('authorization') ?? '').split(' ', 2);
+    const [scheme = '', credentials = ''] = (req.get('authorization') ?? '').split(' ', 2);
+    const kind = scheme.toLowerCase();
+    const basic = options.allowBasic === true && kind === 'basic';
+    // A browser asks again only on a 401 carrying this header, so wrong Basic credentials get it.
+    const challenge = () => {
+      if (options.allowBasic) res.setHeader('WWW-Authenticate', 'Basic realm="cine-admin"');
+    };
     let presented: string | undefined;
-    if (scheme?.toLowerCase() === 'bearer') presented = credentials;
-    else if (options.allowBasic && scheme?.toLowerCase() === 'basic' && credentials) {
+    if (kind === 'bearer' && credentials) presented = credentials;
+    else if (basic) {
       const decoded = Buffer.from(credentials, 'base64').toString('utf8');
-      presented = decoded.slice(decoded.indexOf(':') + 1);
+      const colon = decoded.indexOf(':');
+      if (colon >= 0) presented = decoded.slice(colon + 1);
     }
     if (presented === undefined) {
-      if (options.allowBasic) res.setHeader('WWW-Authenticate', 'Basic realm="cine-admin"');
+      challenge();
       throw new AppError(401, 'UNAUTHENTICATED', 'This route needs the admin token.');
     }
     if (!timingSafeEqual(digest(presented), expected)) {
+      if (basic) {
+        challenge();
+        throw new AppError(401, 'UNAUTHENTICATED', 'The admin credentials are not valid.');
+      }
       throw new AppError(403, 'FORBIDDEN', 'The admin token is not valid.');
     }
     next();

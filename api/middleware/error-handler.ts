@@ -4,10 +4,26 @@ import type { Logger } from '../../shared/logger';
 
 /** Errors raised by Express's own body parser, named by its `type` field. */
 const BODY_PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
-  'entity.parse.failed': { status: 400, code: 'MALFORMED_JSON', message: 'The body is not valid JSON.' },
-  'entity.too.large': { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The body is larger than 1 MB.' },
-  'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_ENCODING', message: 'The body encoding is not supported.' },
-  'charset.unsupported': { status: 415, code: 'UNSUPPORTED_CHARSET', message: 'The body charset is not supported.' },
+  'entity.parse.failed': {
+    status: 400,
+    code: 'MALFORMED_JSON',
+    message: 'The body is not valid JSON.',
+  },
+  'entity.too.large': {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'The body is larger than 1 MB.',
+  },
+  'encoding.unsupported': {
+    status: 415,
+    code: 'UNSUPPORTED_ENCODING',
+    message: 'The body encoding is not supported.',
+  },
+  'charset.unsupported': {
+    status: 415,
+    code: 'UNSUPPORTED_CHARSET',
+    message: 'The body charset is not supported.',
+  },
   'request.aborted': { status: 400, code: 'REQUEST_ABORTED', message: 'The request was aborted.' },
 };
 
@@ -23,7 +39,9 @@ export const notFoundRoute: RequestHandler = (req) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof AppError) {
-      res.status(err.status).json({ error: { code: err.code, message: err.message, ...err.details } });
+      res
+        .status(err.status)
+        .json({ error: { code: err.code, message: err.message, ...err.details } });
       return;
     }
     const known = typeof err?.type === 'string' ? BODY_PARSER_ERRORS[err.type] : undefined;
@@ -32,10 +50,18 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
-      res.status(err.status).json({ error: { code: 'BAD_REQUEST', message: 'The request could not be processed.' } });
+      res
+        .status(err.status)
+        .json({ error: { code: 'BAD_REQUEST', message: 'The request could not be processed.' } });
       return;
     }
     logger.error('unhandled error', { requestId: req.id, err });
-    res.status(500).json({ error: { code: 'INTERNAL', message: 'Something went wrong on our side.', requestId: req.id } });
+    res.status(500).json({
+      error: {
+        code: 'INTERNAL',
+        message: 'Something went wrong on our side.',
+        requestId: req.id,
+      },
+    });
   };
 }

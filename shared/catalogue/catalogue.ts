@@ -184,11 +184,17 @@ export class Catalogue {
     });
     this.sessionLists.clear();
     const layout = await this.sessionLayout(session.id);
-    return { ...withoutSeats(layout), seatsTotal: layout.seats.length, seatsAvailable: layout.seats.length };
+    return {
+      ...withoutSeats(layout),
+      seatsTotal: layout.seats.length,
+      seatsAvailable: layout.seats.length,
+    };
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<SessionSummary[]> {
-    const layouts = await Promise.all((await this.sessionIds(filter)).map((id) => this.sessionLayout(id)));
+    const layouts = await Promise.all(
+      (await this.sessionIds(filter)).map((id) => this.sessionLayout(id)),
+    );
     const maps = await this.withLiveStatus(layouts);
     return maps.map(({ seats: _seats, ...summary }) => summary);
   }
@@ -201,7 +207,9 @@ export class Catalogue {
 
   /** Every session with its seat map: the seed route `GET /sessao/todas`. */
   async allSeatMaps(): Promise<SeatMap[]> {
-    const layouts = await Promise.all((await this.sessionIds({})).map((id) => this.sessionLayout(id)));
+    const layouts = await Promise.all(
+      (await this.sessionIds({})).map((id) => this.sessionLayout(id)),
+    );
     return this.withLiveStatus(layouts);
   }
 
@@ -291,5 +299,11 @@ function toMovieView(m: Movie): MovieView {
 }
 
 function toRoomView(r: Room): RoomView {
-  return { id: r.id, name: r.name, rows: r.rows, seatsPerRow: r.seatsPerRow, seatsTotal: r.rows * r.seatsPerRow };
+  return {
+    id: r.id,
+    name: r.name,
+    rows: r.rows,
+    seatsPerRow: r.seatsPerRow,
+    seatsTotal: r.rows * r.seatsPerRow,
+  };
 }

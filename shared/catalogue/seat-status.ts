@@ -1,16 +1,12 @@
 import type { Redis } from 'ioredis';
+import { seatKey, SOLD_PREFIX } from '../holds/keys';
 
 export type SeatStatus = 'available' | 'held' | 'sold';
 
 /**
- * Where a seat's live state is kept: one Redis key per seat of a session, carrying the session's
- * hash tag so every key a hold touches lives in one Redis Cluster slot. The key holds the hold id
- * while held (with a real TTL, so an expired hold frees the seat by itself) and `sold:<orderId>`
- * once sold (no TTL). A missing key is an available seat.
+ * A seat's live state is its Redis key (shared/holds/keys.ts): missing → available, the hold id
+ * (with a real TTL, so an expired hold frees the seat by itself) → held, `sold:…` → sold.
  */
-export const seatKey = (sessionId: string, seatId: string) => `seat:{${sessionId}}:${seatId}`;
-export const SOLD_PREFIX = 'sold:';
-
 export function statusOf(value: string | null): SeatStatus {
   if (value === null) return 'available';
   return value.startsWith(SOLD_PREFIX) ? 'sold' : 'held';

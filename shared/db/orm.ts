@@ -34,6 +34,8 @@ export function ormOptions(config: Config, logger?: Logger): Options {
     logger: (message) => logger?.debug(message, { component: 'mikro-orm' }),
     // Entities are loaded per request context (RequestContext / em.fork()), never from the global EM.
     allowGlobalContext: false,
+    // Creating the database is an explicit step (shared/db/database-admin.ts), safe under races.
+    ensureDatabase: false,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { User } from './entities';
+import { createDatabaseIfMissing } from './database-admin';
 import { initOrm, type Orm } from './orm';
 import { DemoSeeder } from './seeders/demo-seeder';
 
@@ -16,11 +17,16 @@ export async function prepareDatabase(
   logger: Logger,
   options: { seed: boolean } = { seed: true },
 ): Promise<void> {
-  const orm = await initOrmCreatingDatabase(config, logger);
+  if (await createDatabaseIfMissing(config))
+    logger.info('database created', { name: config.db.name });
+  const orm = await initOrm(config, logger);
   try {
     await withAdvisoryLock(orm, async () => {
       const applied = await orm.getMigrator().up();
-      logger.info('migrations applied', { count: applied.length, names: applied.map((m) => m.name) });
+      logger.info('migrations applied', {
+        count: applied.length,
+        names: applied.map((m) => m.name),
+      });
       if (options.seed && (await orm.em.fork().count(User)) === 0) {
         await orm.getSeeder().seed(DemoSeeder);
         logger.info('demo data seeded');
@@ -28,16 +34,6 @@ export async function prepareDatabase(
     });
   } finally {
     await orm.close(true);
-  }
-}
-
-async function initOrmCreatingDatabase(config: Config, logger: Logger): Promise<Orm> {
-  try {
-    return await initOrm(config, logger);
-  } catch (err) {
-    // Two instances racing to create the same database: the loser finds it created.
-    if ((err as { code?: string }).code === '42P04') return initOrm(config, logger);
-    throw err;
   }
 }
 

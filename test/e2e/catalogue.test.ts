@@ -24,7 +24,11 @@ describe('users', () => {
       .post('/api/v1/users')
       .send({ name: 'Nova Pessoa', email: 'Nova@Example.com', birthDate: '2000-02-29' })
       .expect(201);
-    expect(res.body).toEqual({ id: expect.any(String), name: 'Nova Pessoa', email: 'nova@example.com' });
+    expect(res.body).toEqual({
+      id: expect.any(String),
+      name: 'Nova Pessoa',
+      email: 'nova@example.com',
+    });
     const list = await http().get('/api/v1/users').expect(200);
     expect(list.body).toContainEqual(res.body);
   });
@@ -46,7 +50,9 @@ describe('users', () => {
   ])('when sign-up gets %j, then it answers 400 naming %j', async (body, fields) => {
     const res = await http().post('/api/v1/users').send(body).expect(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
-    expect(res.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(fields.sort());
+    expect(res.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(
+      fields.sort(),
+    );
   });
 });
 
@@ -80,7 +86,12 @@ describe('movies and rooms', () => {
       .set(api.adminAuth)
       .send({ title: 'Filme Novo', durationMinutes: 110, rating: '12' })
       .expect(201);
-    expect(res.body).toMatchObject({ title: 'Filme Novo', durationMinutes: 110, rating: '12', synopsis: null });
+    expect(res.body).toMatchObject({
+      title: 'Filme Novo',
+      durationMinutes: 110,
+      rating: '12',
+      synopsis: null,
+    });
     const list = await http().get('/api/v1/movies').expect(200);
     expect(list.body).toContainEqual(res.body);
   });
@@ -97,12 +108,24 @@ describe('movies and rooms', () => {
   });
 
   it('when a room exceeds 50 rows or 50 seats per row, then it is refused with 400', async () => {
-    await http().post('/api/v1/rooms').set(api.adminAuth).send({ name: 'G', rows: 51, seatsPerRow: 10 }).expect(400);
-    await http().post('/api/v1/rooms').set(api.adminAuth).send({ name: 'G', rows: 10, seatsPerRow: 51 }).expect(400);
+    await http()
+      .post('/api/v1/rooms')
+      .set(api.adminAuth)
+      .send({ name: 'G', rows: 51, seatsPerRow: 10 })
+      .expect(400);
+    await http()
+      .post('/api/v1/rooms')
+      .set(api.adminAuth)
+      .send({ name: 'G', rows: 10, seatsPerRow: 51 })
+      .expect(400);
   });
 
   it('when two rooms share a name, then the second answers 409', async () => {
-    await http().post('/api/v1/rooms').set(api.adminAuth).send({ name: 'Sala 1', rows: 4, seatsPerRow: 4 }).expect(409);
+    await http()
+      .post('/api/v1/rooms')
+      .set(api.adminAuth)
+      .send({ name: 'Sala 1', rows: 4, seatsPerRow: 4 })
+      .expect(409);
   });
 });
 
@@ -114,7 +137,8 @@ describe('sessions', () => {
     const res = await http().get('/api/v1/sessions').expect(200);
     expect(res.body.length).toBeGreaterThanOrEqual(3);
     const filmeX = res.body.find(
-      (s: { movie: { title: string }; seatsTotal: number }) => s.movie.title === 'Filme X' && s.seatsTotal === 16,
+      (s: { movie: { title: string }; seatsTotal: number }) =>
+        s.movie.title === 'Filme X' && s.seatsTotal === 16,
     );
     expect(filmeX).toMatchObject({
       priceCents: 2500,
@@ -131,7 +155,9 @@ describe('sessions', () => {
     const filmeY = await findMovie('Filme Y');
     const byMovie = await http().get('/api/v1/sessions').query({ movieId: filmeY.id }).expect(200);
     expect(byMovie.body.length).toBeGreaterThan(0);
-    expect(byMovie.body.every((s: { movie: { id: string } }) => s.movie.id === filmeY.id)).toBe(true);
+    expect(byMovie.body.every((s: { movie: { id: string } }) => s.movie.id === filmeY.id)).toBe(
+      true,
+    );
 
     const day = byMovie.body[0].startsAt.slice(0, 10);
     const byDay = await http().get('/api/v1/sessions').query({ date: day }).expect(200);
@@ -147,13 +173,22 @@ describe('sessions', () => {
 
   it('when an admin creates a session, then it has one seat per room seat, all available', async () => {
     const room = (
-      await http().post('/api/v1/rooms').set(api.adminAuth).send({ name: 'Sala 3', rows: 5, seatsPerRow: 6 }).expect(201)
+      await http()
+        .post('/api/v1/rooms')
+        .set(api.adminAuth)
+        .send({ name: 'Sala 3', rows: 5, seatsPerRow: 6 })
+        .expect(201)
     ).body;
     const movie = await findMovie('Filme Y');
     const created = await http()
       .post('/api/v1/sessions')
       .set(api.adminAuth)
-      .send({ movieId: movie.id, roomId: room.id, startsAt: '2030-05-01T20:00:00Z', priceCents: 1800 })
+      .send({
+        movieId: movie.id,
+        roomId: room.id,
+        startsAt: '2030-05-01T20:00:00Z',
+        priceCents: 1800,
+      })
       .expect(201);
     expect(created.body).toMatchObject({
       startsAt: '2030-05-01T20:00:00.000Z',
@@ -166,7 +201,13 @@ describe('sessions', () => {
     });
     const map = await http().get(`/api/v1/sessions/${created.body.id}`).expect(200);
     expect(map.body.seats).toHaveLength(30);
-    expect(map.body.seats[0]).toEqual({ id: expect.any(String), label: 'A1', row: 'A', number: 1, status: 'available' });
+    expect(map.body.seats[0]).toEqual({
+      id: expect.any(String),
+      label: 'A1',
+      row: 'A',
+      number: 1,
+      status: 'available',
+    });
     expect(map.body.seats[29].label).toBe('E6');
     const listed = await http().get('/api/v1/sessions').query({ date: '2030-05-01' }).expect(200);
     expect(listed.body.map((s: { id: string }) => s.id)).toContain(created.body.id);
@@ -177,7 +218,12 @@ describe('sessions', () => {
     const res = await http()
       .post('/api/v1/sessions')
       .set(api.adminAuth)
-      .send({ movieId: '00000000-0000-4000-8000-000000000000', roomId: room.id, startsAt: '2030-01-01T10:00:00Z', priceCents: 100 })
+      .send({
+        movieId: '00000000-0000-4000-8000-000000000000',
+        roomId: room.id,
+        startsAt: '2030-01-01T10:00:00Z',
+        priceCents: 100,
+      })
       .expect(404);
     expect(res.body.error.code).toBe('MOVIE_NOT_FOUND');
   });
@@ -192,7 +238,9 @@ describe('sessions', () => {
     expect(after.body.seats[0].status).toBe('held');
     expect(after.body.seats[1].status).toBe('sold');
     expect(after.body.seatsAvailable).toBe(before.body.seatsAvailable - 2);
-    const listed = (await http().get('/api/v1/sessions')).body.find((s: { id: string }) => s.id === session.id);
+    const listed = (await http().get('/api/v1/sessions')).body.find(
+      (s: { id: string }) => s.id === session.id,
+    );
     expect(listed.seatsAvailable).toBe(before.body.seatsAvailable - 2);
     await api.redis.del(`seat:{${session.id}}:${first.id}`, `seat:{${session.id}}:${second.id}`);
     const freed = await http().get(`/api/v1/sessions/${session.id}`).expect(200);
@@ -200,7 +248,9 @@ describe('sessions', () => {
   });
 
   it('answers 404 for an unknown session and 400 for a malformed id', async () => {
-    const res = await http().get('/api/v1/sessions/00000000-0000-4000-8000-000000000000').expect(404);
+    const res = await http()
+      .get('/api/v1/sessions/00000000-0000-4000-8000-000000000000')
+      .expect(404);
     expect(res.body.error.code).toBe('SESSION_NOT_FOUND');
     await http().get('/api/v1/sessions/not-a-uuid').expect(400);
   });
@@ -216,7 +266,9 @@ describe('seed-compatible routes', () => {
   it('GET /sessao/todas lists every session with its seats and live status', async () => {
     const res = await http().get('/sessao/todas').expect(200);
     const sessions = (await http().get('/api/v1/sessions')).body;
-    expect(res.body.map((s: { id: string }) => s.id)).toEqual(sessions.map((s: { id: string }) => s.id));
+    expect(res.body.map((s: { id: string }) => s.id)).toEqual(
+      sessions.map((s: { id: string }) => s.id),
+    );
     for (const s of res.body) {
       expect(s.seats).toHaveLength(s.seatsTotal);
       expect(s.seats.every((seat: { status: string }) => seat.status === 'available')).toBe(true);

@@ -41,19 +41,34 @@ describe('the HTTP contract every route keeps', () => {
   });
 
   it('when the body is not JSON at all, then validation answers 400, not 500', async () => {
-    const res = await http().post('/api/v1/users').set('Content-Type', 'text/plain').send('hello').expect(400);
+    const res = await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'text/plain')
+      .send('hello')
+      .expect(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
   it('when the body is a JSON array or a scalar, then validation answers 400', async () => {
-    await http().post('/api/v1/users').set('Content-Type', 'application/json').send('[1,2]').expect(400);
-    await http().post('/api/v1/users').set('Content-Type', 'application/json').send('"x"').expect(400);
+    await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send('[1,2]')
+      .expect(400);
+    await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send('"x"')
+      .expect(400);
   });
 
   it('echoes a sane X-Request-Id and generates one otherwise', async () => {
     const echoed = await http().get('/health/live').set('X-Request-Id', 'abc-123').expect(200);
     expect(echoed.headers['x-request-id']).toBe('abc-123');
-    const generated = await http().get('/health/live').set('X-Request-Id', 'bad id with spaces').expect(200);
+    const generated = await http()
+      .get('/health/live')
+      .set('X-Request-Id', 'bad id with spaces')
+      .expect(200);
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -72,7 +87,12 @@ describe('the HTTP contract every route keeps', () => {
       { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false },
     );
     unreachable.on('error', () => undefined);
-    const app = createApp({ config: api.db.config, logger: silentLogger, orm: api.db.orm, redis: unreachable });
+    const app = createApp({
+      config: api.db.config,
+      logger: silentLogger,
+      orm: api.db.orm,
+      redis: unreachable,
+    });
     const res = await request(app).get('/health/ready').expect(503);
     expect(res.body).toEqual({ status: 'unavailable', checks: { postgres: 'up', redis: 'down' } });
     unreachable.disconnect();
@@ -96,9 +116,16 @@ describe('the HTTP contract every route keeps', () => {
       expect(res.body.paths[path]?.[method]).toBeDefined();
     }
     const signUp = res.body.paths['/api/v1/users'].post;
-    expect(signUp.requestBody.content['application/json'].schema.required).toEqual(['name', 'email']);
+    expect(signUp.requestBody.content['application/json'].schema.required).toEqual([
+      'name',
+      'email',
+    ]);
     expect(res.body.paths['/api/v1/movies'].post.security).toEqual([{ adminBearer: [] }]);
-    expect(res.body.paths['/api/v1/sessions/{id}'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+    expect(res.body.paths['/api/v1/sessions/{id}'].get.parameters[0]).toMatchObject({
+      name: 'id',
+      in: 'path',
+      required: true,
+    });
   });
 
   it('renders the OpenAPI document at /api-docs', async () => {

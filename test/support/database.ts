@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../shared/config';
+import { dropDatabase } from '../../shared/db/database-admin';
 import { initOrm, type Orm } from '../../shared/db/orm';
 import { prepareDatabase } from '../../shared/db/prepare';
 import { createLogger } from '../../shared/logger';
@@ -27,16 +28,7 @@ export async function createTestDatabase(
     orm,
     drop: async () => {
       await orm.close(true);
-      await dropDatabase(config, name);
+      await dropDatabase(config);
     },
   };
-}
-
-export async function dropDatabase(config: Config, name: string): Promise<void> {
-  const admin = await initOrm({ ...config, db: { ...config.db, name: 'postgres' } });
-  try {
-    await admin.em.getConnection().execute(`drop database if exists "${name}" with (force)`);
-  } finally {
-    await admin.close(true);
-  }
 }

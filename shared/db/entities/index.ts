@@ -10,7 +10,19 @@ import { SessionSeat } from './session-seat';
 import { Ticket } from './ticket';
 import { User } from './user';
 
-export { Movie, Order, OutboxEvent, Payment, ProcessedMessage, Receipt, Room, Session, SessionSeat, Ticket, User };
+export {
+  Movie,
+  Order,
+  OutboxEvent,
+  Payment,
+  ProcessedMessage,
+  Receipt,
+  Room,
+  Session,
+  SessionSeat,
+  Ticket,
+  User,
+};
 
 export const entities = [
   User,

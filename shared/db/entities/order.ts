@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { createdAt, timestamp, uuidPrimaryKey } from './columns';
+import { createdAt, timestamp } from './columns';
 import { Session } from './session';
 import { User } from './user';
 

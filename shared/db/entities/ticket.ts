@@ -17,7 +17,10 @@ export const Ticket = defineEntity({
     id: uuidPrimaryKey(),
     order: () => p.manyToOne(Order).index('tickets_order_id_index'),
     seat: () => p.manyToOne(SessionSeat),
-    status: p.enum([...TICKET_STATUSES]).columnType('text').default('active'),
+    status: p
+      .enum([...TICKET_STATUSES])
+      .columnType('text')
+      .default('active'),
     priceCents: p.integer(),
     createdAt: createdAt(),
   },
@@ -25,7 +28,7 @@ export const Ticket = defineEntity({
     {
       name: 'tickets_active_seat_unique',
       expression:
-        "create unique index \"tickets_active_seat_unique\" on \"tickets\" (\"seat_id\") where \"status\" = 'active'",
+        'create unique index "tickets_active_seat_unique" on "tickets" ("seat_id") where "status" = \'active\'',
     },
   ],
 });

@@ -18,7 +18,12 @@ const USERS = [
 ] as const;
 
 const MOVIES = [
-  { title: 'Filme X', durationMinutes: 128, rating: '14', synopsis: 'The premiere everyone queues for.' },
+  {
+    title: 'Filme X',
+    durationMinutes: 128,
+    rating: '14',
+    synopsis: 'The premiere everyone queues for.',
+  },
   { title: 'Filme Y', durationMinutes: 97, rating: 'L', synopsis: 'A family matinee.' },
 ] as const;
 
@@ -54,7 +59,10 @@ export class DemoSeeder extends Seeder {
     }
     const movies = new Map<string, Movie>();
     for (const data of MOVIES) {
-      movies.set(data.title, (await em.findOne(Movie, { title: data.title })) ?? em.create(Movie, data));
+      movies.set(
+        data.title,
+        (await em.findOne(Movie, { title: data.title })) ?? em.create(Movie, data),
+      );
     }
     const rooms = new Map<string, Room>();
     for (const data of ROOMS) {

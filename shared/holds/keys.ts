@@ -1,0 +1,18 @@
+/**
+ * Redis key layout of holds. Every key a hold script touches carries the session id as a hash
+ * tag (`{sessionId}`), so on Redis Cluster all of them live in one slot and the scripts run
+ * unchanged. The Lua scripts build the same names in scripts/includes/keys.lua.
+ */
+export const seatKey = (sessionId: string, seatId: string) => `seat:{${sessionId}}:${seatId}`;
+export const holdKey = (sessionId: string, holdId: string) => `hold:{${sessionId}}:${holdId}`;
+export const userSeatsKey = (sessionId: string, userId: string) =>
+  `user-seats:{${sessionId}}:${userId}`;
+export const eventsKey = (sessionId: string) => `events:{${sessionId}}`;
+
+/** holdId → sessionId, so routes that name only a hold find its slot. Not touched by scripts. */
+export const holdSessionKey = (holdId: string) => `hold-session:${holdId}`;
+/** Every per-session event stream the relay must drain. */
+export const EVENT_STREAMS_KEY = 'event-streams';
+
+/** A seat key's value once sold (no TTL); while held it is the hold id (with a TTL). */
+export const SOLD_PREFIX = 'sold:';
