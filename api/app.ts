@@ -5,12 +5,19 @@ import { Catalogue } from '../shared/catalogue/catalogue';
 import type { Config } from '../shared/config';
 import type { Orm } from '../shared/db/orm';
 import type { Logger } from '../shared/logger';
+import type { Directory } from '../shared/catalogue/directory';
+import { createHoldContext } from '../shared/holds/hold-context';
+import type { HoldQueues } from '../shared/queues';
+import { bullBoard } from './bull-board';
+import { IdempotencyStore } from './http/idempotency';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
 import { adminAuth } from './middleware/admin-auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { logContext, requestId } from './middleware/request-context';
+import { holdRateLimit } from './middleware/rate-limit';
 import { healthRoutes } from './routes/health';
+import { holdRoutes } from './routes/holds';
 import { movieRoutes } from './routes/movies';
 import { roomRoutes } from './routes/rooms';
 import { seedCompatRoutes } from './routes/seed-compat';
@@ -22,14 +29,23 @@ export interface AppDependencies {
   logger: Logger;
   orm: Orm;
   redis: Redis;
+  queues: HoldQueues;
+  /** Warmed by the caller (it queries Postgres). */
+  directory: Directory;
 }
 
 /**
  * Composes the HTTP API from its parts around connections opened by the caller (api/main.ts, or
  * a test), which also closes them. No I/O happens here.
  */
-export function createApp({ config, logger, orm, redis }: AppDependencies): Express {
+export function createApp({ config, logger, orm, redis, queues, directory }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
+  const holdDeps = {
+    ctx: createHoldContext(redis, config.holds, queues),
+    directory,
+    catalogue,
+    rateLimit: holdRateLimit(redis, config.rateLimit),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
@@ -41,11 +57,12 @@ export function createApp({ config, logger, orm, redis }: AppDependencies): Expr
         { name: 'redis', check: () => redis.ping() },
       ],
     }),
-    ...userRoutes({ catalogue }),
+    ...userRoutes({ catalogue, directory }),
     ...movieRoutes({ catalogue }),
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
-    ...seedCompatRoutes({ catalogue }),
+    ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
+    ...seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold),
   ];
   const openApi = buildOpenApiDocument(routes, { title: 'Cine-Starsoft checkout', version: '1' });
 
@@ -58,8 +75,13 @@ export function createApp({ config, logger, orm, redis }: AppDependencies): Expr
   });
   app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
 
+  app.use('/admin/queues', adminAuth(config.adminToken, { allowBasic: true }), bullBoard(queues));
+
   const router = express.Router();
-  mountRoutes(router, routes, adminAuth(config.adminToken));
+  mountRoutes(router, routes, {
+    adminAuth: adminAuth(config.adminToken),
+    idempotency: new IdempotencyStore(redis),
+  });
   app.use(router);
 
   app.use(notFoundRoute);

@@ -1,8 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Directory } from '../shared/catalogue/directory';
 import { loadConfigOrExit } from '../shared/config';
 import { initOrm } from '../shared/db/orm';
 import { createLogger } from '../shared/logger';
+import { createHoldQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
 import { createApp } from './app';
@@ -13,7 +15,10 @@ async function main(): Promise<void> {
   const orm = await initOrm(config, logger);
   // Request paths fail fast when Redis is away instead of queueing commands forever.
   const redis = createRedis(config, { maxRetriesPerRequest: 1 });
-  const server = createServer(createApp({ config, logger, orm, redis }));
+  const queues = createHoldQueues(config);
+  const directory = new Directory(orm);
+  await directory.warmUp();
+  const server = createServer(createApp({ config, logger, orm, redis, queues, directory }));
   // Longer than a typical load balancer's idle timeout, so it never reuses a socket we closed.
   server.keepAliveTimeout = 65_000;
   server.listen(config.port, () => {
@@ -26,6 +31,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await queues.close();
     await Promise.all([orm.close(), redis.quit()]);
   });
 }

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type Joi from 'joi';
 import { AppError } from '../../shared/errors';
+import type { IdempotencyStore } from './idempotency';
 
 export interface RouteInput<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
   params: P;
@@ -27,6 +28,10 @@ export interface RouteSpec {
   summary: string;
   /** Requires `Authorization: Bearer $ADMIN_TOKEN`. */
   admin?: boolean;
+  /** Honours an `Idempotency-Key` header: a retry replays the first answer (api/http/idempotency.ts). */
+  idempotent?: boolean;
+  /** Extra middleware run before validation (rate limits). */
+  before?: RequestHandler[];
   params?: Joi.ObjectSchema;
   query?: Joi.ObjectSchema;
   headers?: Joi.ObjectSchema;
@@ -70,25 +75,39 @@ function validate(spec: RouteSpec, req: Request) {
   return values;
 }
 
-export function toHandler(spec: RouteSpec): RequestHandler {
+export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): RequestHandler {
   return async (req: Request, res: Response) => {
     const values = validate(spec, req);
-    const result = await spec.handler({
-      params: (values.params ?? req.params) as Record<string, string>,
-      query: (values.query ?? {}) as Record<string, unknown>,
-      body: values.body,
-      headers: (values.headers ?? {}) as Record<string, string | undefined>,
-      req,
-    });
+    const run = () =>
+      spec.handler({
+        params: (values.params ?? req.params) as Record<string, string>,
+        query: (values.query ?? {}) as Record<string, unknown>,
+        body: values.body,
+        headers: (values.headers ?? {}) as Record<string, string | undefined>,
+        req,
+      });
+    const key = req.get('idempotency-key');
+    const result =
+      spec.idempotent && idempotency && key !== undefined
+        ? await idempotency.run(`${req.method} ${req.path}`, key, req.body, run)
+        : await run();
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
 }
 
-export function mountRoutes(router: Router, routes: RouteSpec[], adminAuth: RequestHandler): void {
+export function mountRoutes(
+  router: Router,
+  routes: RouteSpec[],
+  options: { adminAuth: RequestHandler; idempotency: IdempotencyStore },
+): void {
   for (const spec of routes) {
-    const handlers = spec.admin ? [adminAuth, toHandler(spec)] : [toHandler(spec)];
-    router[spec.method](spec.path, ...handlers);
+    router[spec.method](
+      spec.path,
+      ...(spec.admin ? [options.adminAuth] : []),
+      ...(spec.before ?? []),
+      toHandler(spec, options.idempotency),
+    );
   }
 }

@@ -1,11 +1,25 @@
 import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
+import { confirmIntent } from '../../shared/holds/confirm-intent';
+import { holdOfSeat } from '../../shared/holds/hold-records';
+import { holdSeats, seatsNotFound } from '../../shared/holds/hold-seats';
+import { AppError } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
+import { errorResponse, uuid } from '../http/schemas';
+import { HOLD_ERRORS, holdCreatedView, intentConfirmedView, seatIdsSchema, type HoldRouteDependencies } from './holds';
 import { seatMapView } from './sessions';
 import { userView } from './users';
 
-/** The routes of the original seed README (§4.4), kept answering exactly as their /api/v1 twins. */
-export function seedCompatRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpec[] {
+/**
+ * The routes of the original seed README (§4.4), answering exactly as their /api/v1 twins: same
+ * use cases, same status codes and bodies. They name a user and a seat instead of a hold and its
+ * token, so the holder is whoever `usuario_id` says.
+ */
+export function seedCompatRoutes(
+  deps: HoldRouteDependencies & { catalogue: Catalogue },
+  maxSeatsPerHold: number,
+): RouteSpec[] {
+  const { catalogue, directory, ctx, rateLimit } = deps;
   return [
     {
       method: 'get',
@@ -22,6 +36,53 @@ export function seedCompatRoutes({ catalogue }: { catalogue: Catalogue }): Route
       summary: 'Every session with its seats and their live status',
       responses: { 200: { description: 'Seat maps', schema: Joi.array().items(seatMapView) } },
       handler: async () => ({ status: 200, body: await catalogue.allSeatMaps() }),
+    },
+    {
+      method: 'post',
+      path: '/reserva/assento',
+      tag: 'Seed-compatible',
+      summary: 'Same as POST /api/v1/holds, for one seat (assento_id) or several (assento_ids)',
+      idempotent: true,
+      before: [rateLimit],
+      body: Joi.object({
+        usuario_id: uuid().required(),
+        assento_id: uuid(),
+        assento_ids: seatIdsSchema(maxSeatsPerHold),
+      }).xor('assento_id', 'assento_ids'),
+      responses: {
+        201: { description: 'Held', schema: holdCreatedView },
+        404: errorResponse('USER_NOT_FOUND or SEAT_NOT_FOUND'),
+        409: errorResponse('SEAT_UNAVAILABLE'),
+        429: errorResponse('HOLD_LIMIT or RATE_LIMITED'),
+      },
+      handler: async ({ body }) => ({
+        status: 201,
+        body: await holdSeats(deps, {
+          userId: body.usuario_id,
+          seatIds: body.assento_ids ?? [body.assento_id],
+        }),
+      }),
+    },
+    {
+      method: 'post',
+      path: '/reserva/confirma-intencao',
+      tag: 'Seed-compatible',
+      summary: "Same as POST /api/v1/holds/:holdId/confirm, for the user's hold on that seat",
+      before: [rateLimit],
+      body: Joi.object({ usuario_id: uuid().required(), assento_id: uuid().required() }),
+      responses: { 200: { description: 'Confirmed', schema: intentConfirmedView }, ...HOLD_ERRORS },
+      handler: async ({ body }) => {
+        const sessionId = (await directory.sessionsOfSeats([body.assento_id])).get(body.assento_id);
+        if (!sessionId) throw seatsNotFound([body.assento_id]);
+        const holdId = await holdOfSeat(ctx, sessionId, body.assento_id);
+        if (!holdId) {
+          throw new AppError(410, 'HOLD_EXPIRED', 'No live hold on this seat.', { seatId: body.assento_id });
+        }
+        return {
+          status: 200,
+          body: await confirmIntent(ctx, holdId, { kind: 'user', userId: body.usuario_id }),
+        };
+      },
     },
   ];
 }

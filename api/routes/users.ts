@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type { Directory } from '../../shared/catalogue/directory';
 import type { RouteSpec } from '../http/route';
 import { calendarDate, errorResponse, uuid } from '../http/schemas';
 
@@ -19,7 +20,7 @@ const signUpBody = Joi.object({
     .messages({ 'date.max': '"birthDate" cannot be in the future' }),
 });
 
-export function userRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpec[] {
+export function userRoutes({ catalogue, directory }: { catalogue: Catalogue; directory: Directory }): RouteSpec[] {
   return [
     {
       method: 'get',
@@ -39,7 +40,11 @@ export function userRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpec[]
         201: { description: 'The new user', schema: userView },
         409: errorResponse('EMAIL_TAKEN'),
       },
-      handler: async ({ body }) => ({ status: 201, body: await catalogue.signUp(body) }),
+      handler: async ({ body }) => {
+        const user = await catalogue.signUp(body);
+        directory.rememberUser(user.id);
+        return { status: 201, body: user };
+      },
     },
   ];
 }

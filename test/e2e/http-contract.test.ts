@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createApp } from '../../api/app';
+import { Directory } from '../../shared/catalogue/directory';
 import { createRedis } from '../../shared/redis';
 import { startTestApi, type TestApi } from '../support/api';
 import { silentLogger } from '../support/database';
@@ -92,6 +93,8 @@ describe('the HTTP contract every route keeps', () => {
       logger: silentLogger,
       orm: api.db.orm,
       redis: unreachable,
+      queues: api.queues,
+      directory: new Directory(api.db.orm),
     });
     const res = await request(app).get('/health/ready').expect(503);
     expect(res.body).toEqual({ status: 'unavailable', checks: { postgres: 'up', redis: 'down' } });

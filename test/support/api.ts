@@ -1,6 +1,8 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createApp } from '../../api/app';
+import { Directory } from '../../shared/catalogue/directory';
+import { createHoldQueues, type HoldQueues } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
 import { createTestDatabase, silentLogger, type TestDatabase } from './database';
 
@@ -8,6 +10,7 @@ export interface TestApi {
   app: Express;
   db: TestDatabase;
   redis: Redis;
+  queues: HoldQueues;
   adminAuth: { Authorization: string };
   close: () => Promise<void>;
 }
@@ -17,13 +20,18 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const db = await createTestDatabase({ env });
   const redis = createRedis(db.config);
   await redis.flushdb();
-  const app = createApp({ config: db.config, logger: silentLogger, orm: db.orm, redis });
+  const queues = createHoldQueues(db.config);
+  const directory = new Directory(db.orm);
+  await directory.warmUp();
+  const app = createApp({ config: db.config, logger: silentLogger, orm: db.orm, redis, queues, directory });
   return {
     app,
     db,
     redis,
+    queues,
     adminAuth: { Authorization: `Bearer ${db.config.adminToken}` },
     close: async () => {
+      await queues.close();
       await redis.flushdb();
       await redis.quit();
       await db.drop();

@@ -1,0 +1,123 @@
+import type { RequestHandler } from 'express';
+import Joi from 'joi';
+import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type { Directory } from '../../shared/catalogue/directory';
+import { confirmIntent } from '../../shared/holds/confirm-intent';
+import type { HoldContext } from '../../shared/holds/hold-context';
+import { readHold } from '../../shared/holds/hold-records';
+import { holdSeats } from '../../shared/holds/hold-seats';
+import { releaseHold } from '../../shared/holds/release-hold';
+import type { RouteSpec } from '../http/route';
+import { errorResponse, idParam, uuid } from '../http/schemas';
+
+export interface HoldRouteDependencies {
+  ctx: HoldContext;
+  directory: Directory;
+  catalogue: Catalogue;
+  rateLimit: RequestHandler;
+}
+
+const holdFields = {
+  holdId: uuid(),
+  userId: uuid(),
+  sessionId: uuid(),
+  seatIds: Joi.array().items(uuid()),
+  stage: Joi.string().valid('held', 'confirmed', 'paying', 'paid', 'expired', 'released'),
+  expiresAt: Joi.string().isoDate(),
+  expiresInSeconds: Joi.number().integer(),
+};
+export const holdCreatedView = Joi.object({ ...holdFields, holdToken: Joi.string() }).label('HoldCreated');
+const holdView = Joi.object(holdFields).label('Hold');
+export const intentConfirmedView = Joi.object({
+  holdId: uuid(),
+  stage: Joi.string().valid('confirmed'),
+  expiresAt: Joi.string().isoDate(),
+  expiresInSeconds: Joi.number().integer(),
+}).label('IntentConfirmed');
+
+/** Seat ids of one request: 1 to MAX_SEATS_PER_HOLD distinct seats. */
+export const seatIdsSchema = (max: number) => Joi.array().items(uuid()).min(1).max(max).unique();
+
+const holdTokenHeader = Joi.object({
+  'x-hold-token': Joi.string().max(200).description('The holdToken returned when the hold was created'),
+});
+
+/** A missing token is the same refusal as a wrong one: 403, never a validation 400. */
+const tokenAuth = (headers: Record<string, string | undefined>) => ({
+  kind: 'token' as const,
+  token: headers['x-hold-token'] ?? '',
+});
+
+export const HOLD_ERRORS = {
+  404: errorResponse('HOLD_NOT_FOUND'),
+  403: errorResponse('FORBIDDEN: missing or wrong X-Hold-Token'),
+  410: errorResponse('HOLD_EXPIRED: the hold expired or was released'),
+  409: errorResponse('HOLD_WRONG_STAGE'),
+  429: errorResponse('RATE_LIMITED (with Retry-After)'),
+};
+
+export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number): RouteSpec[] {
+  const { ctx, rateLimit } = deps;
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/holds',
+      tag: 'Holds',
+      summary: 'Hold seats of one session: all or nothing, first click wins',
+      idempotent: true,
+      before: [rateLimit],
+      headers: Joi.object({ 'idempotency-key': Joi.string().min(1).max(200) }),
+      body: Joi.object({ userId: uuid().required(), seatIds: seatIdsSchema(maxSeatsPerHold).required() }),
+      responses: {
+        201: { description: 'Held; keep holdToken, it is shown once', schema: holdCreatedView },
+        400: errorResponse('VALIDATION_FAILED, or SEATS_IN_SEVERAL_SESSIONS'),
+        404: errorResponse('USER_NOT_FOUND or SEAT_NOT_FOUND'),
+        409: errorResponse('SEAT_UNAVAILABLE (seatIds lists the taken seats) or SESSION_STARTED'),
+        422: errorResponse('IDEMPOTENCY_KEY_REUSED with a different body'),
+        429: errorResponse('HOLD_LIMIT (seats per user per session) or RATE_LIMITED (with Retry-After)'),
+      },
+      handler: async ({ body }) => ({ status: 201, body: await holdSeats(deps, body) }),
+    },
+    {
+      method: 'get',
+      path: '/api/v1/holds/:holdId',
+      tag: 'Holds',
+      summary: "A hold's current stage and expiry",
+      params: idParam('holdId'),
+      headers: holdTokenHeader,
+      responses: { 200: { description: 'The hold', schema: holdView }, ...HOLD_ERRORS },
+      handler: async ({ params, headers }) => ({
+        status: 200,
+        body: await readHold(ctx, params.holdId, tokenAuth(headers)),
+      }),
+    },
+    {
+      method: 'post',
+      path: '/api/v1/holds/:holdId/confirm',
+      tag: 'Holds',
+      summary: 'Confirm intent to buy: the seats are kept for CONFIRMED_HOLD_TTL_SECONDS from now',
+      before: [rateLimit],
+      params: idParam('holdId'),
+      headers: holdTokenHeader,
+      responses: { 200: { description: 'Confirmed', schema: intentConfirmedView }, ...HOLD_ERRORS },
+      handler: async ({ params, headers }) => ({
+        status: 200,
+        body: await confirmIntent(ctx, params.holdId, tokenAuth(headers)),
+      }),
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/holds/:holdId',
+      tag: 'Holds',
+      summary: 'Release the hold: its seats are available at once',
+      before: [rateLimit],
+      params: idParam('holdId'),
+      headers: holdTokenHeader,
+      responses: { 204: { description: 'Released (or had already ended)' }, ...HOLD_ERRORS },
+      handler: async ({ params, headers }) => {
+        await releaseHold(ctx, params.holdId, tokenAuth(headers));
+        return { status: 204 };
+      },
+    },
+  ];
+}

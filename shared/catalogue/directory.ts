@@ -1,0 +1,70 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { LRUCache } from 'lru-cache';
+import type { Orm } from '../db/orm';
+
+/** How long a "no such id" answer is trusted before Postgres is asked again. */
+const UNKNOWN_ID_TTL_MS = 2_000;
+
+/**
+ * Answers the two questions the hold path asks about the catalogue (which session a seat belongs
+ * to, whether a user exists) from memory. Both facts never change once true (seats are never
+ * moved, users never deleted), so they are cached for the life of the process: warmed at start,
+ * and on a miss asked of Postgres once. Misses are remembered briefly, so a flood of made-up ids
+ * costs at most one query per id every couple of seconds, not one per request.
+ */
+export class Directory {
+  private readonly sessionOfSeat = new Map<string, string>();
+  private readonly knownUsers = new Set<string>();
+  private readonly unknown = new LRUCache<string, true>({ max: 100_000, ttl: UNKNOWN_ID_TTL_MS });
+
+  constructor(private readonly orm: Orm) {}
+
+  private em(): EntityManager {
+    return this.orm.em.fork() as EntityManager;
+  }
+
+  /** Loads every user and every seat of sessions that have not ended (started in the last day). */
+  async warmUp(): Promise<void> {
+    const connection = this.em().getConnection();
+    const seats: { id: string; session_id: string }[] = await connection.execute(
+      `select ss.id, ss.session_id from session_seats ss join sessions s on s.id = ss.session_id
+       where s.starts_at > now() - interval '1 day'`,
+    );
+    for (const seat of seats) this.sessionOfSeat.set(seat.id, seat.session_id);
+    const users: { id: string }[] = await connection.execute('select id from users');
+    for (const user of users) this.knownUsers.add(user.id);
+  }
+
+  /** The session of each seat; seats that do not exist are left out of the map. */
+  async sessionsOfSeats(seatIds: readonly string[]): Promise<Map<string, string>> {
+    const missing = seatIds.filter((id) => !this.sessionOfSeat.has(id) && !this.unknown.has(id));
+    if (missing.length > 0) {
+      const rows: { id: string; session_id: string }[] = await this.em()
+        .getConnection()
+        .execute('select id, session_id from session_seats where id in (?)', [missing]);
+      for (const row of rows) this.sessionOfSeat.set(row.id, row.session_id);
+      for (const id of missing) if (!this.sessionOfSeat.has(id)) this.unknown.set(id, true);
+    }
+    const found = new Map<string, string>();
+    for (const id of seatIds) {
+      const sessionId = this.sessionOfSeat.get(id);
+      if (sessionId) found.set(id, sessionId);
+    }
+    return found;
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    if (this.knownUsers.has(userId)) return true;
+    if (this.unknown.has(userId)) return false;
+    const rows = await this.em().getConnection().execute('select 1 from users where id = ?', [userId]);
+    if (rows.length > 0) this.knownUsers.add(userId);
+    else this.unknown.set(userId, true);
+    return rows.length > 0;
+  }
+
+  /** A user who just signed up through this process is known at once, without a query. */
+  rememberUser(userId: string): void {
+    this.knownUsers.add(userId);
+    this.unknown.delete(userId);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import type { HoldQueues } from '../queues';
+import { hashHoldToken } from './hold-token';
+import { holdScripts, type HoldScripts } from './scripts';
+
+/** What every hold use case needs: Redis (and its scripts), the hold settings, the queues. */
+export interface HoldContext {
+  redis: Redis;
+  scripts: HoldScripts;
+  settings: Config['holds'];
+  queues: HoldQueues;
+}
+
+export function createHoldContext(redis: Redis, settings: Config['holds'], queues: HoldQueues): HoldContext {
+  return { redis, scripts: holdScripts(redis), settings, queues };
+}
+
+/** How long a hold's record outlives its end, so its final stage can still be read. */
+export const HOLD_RECORD_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Who is acting on a hold: its token's holder (the /api/v1 routes) or, on the seed-compatible
+ * routes, which carry no token, its user.
+ */
+export type HoldAuth = { kind: 'token'; token: string } | { kind: 'user'; userId: string };
+
+export function authArgs(auth: HoldAuth): [string, string] {
+  return auth.kind === 'token' ? ['token', hashHoldToken(auth.token)] : ['user', auth.userId];
+}
+
+export const secondsUntil = (epochMs: number) => Math.max(0, Math.ceil((epochMs - Date.now()) / 1000));

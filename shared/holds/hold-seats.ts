@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { Catalogue } from '../catalogue/catalogue';
+import type { Directory } from '../catalogue/directory';
+import { AppError } from '../errors';
+import { scheduleExpiry } from '../queues';
+import { HOLD_RECORD_RETENTION_MS, secondsUntil, type HoldContext } from './hold-context';
+import { newHoldToken, hashHoldToken } from './hold-token';
+import { EVENT_STREAMS_KEY, eventsKey, holdKey, holdSessionKey, seatKey, userSeatsKey } from './keys';
+
+export interface HoldRequest {
+  userId: string;
+  seatIds: string[];
+}
+
+export interface HoldCreated {
+  holdId: string;
+  /** The secret every later step of this hold needs. Shown once, stored only as a hash. */
+  holdToken: string;
+  userId: string;
+  sessionId: string;
+  seatIds: string[];
+  stage: 'held';
+  expiresAt: string;
+  expiresInSeconds: number;
+}
+
+export interface HoldSeatsDependencies {
+  ctx: HoldContext;
+  directory: Directory;
+  catalogue: Catalogue;
+}
+
+export const seatsNotFound = (seatIds: string[]) =>
+  new AppError(404, 'SEAT_NOT_FOUND', 'Some seats do not exist.', { seatIds });
+
+// Sessions whose event stream this process has already registered for the relay.
+const registeredStreams = new Set<string>();
+
+/**
+ * Holds seats for a user: all of them or none, first click wins. Everything is decided by one
+ * atomic Lua script (scripts/hold-seats.lua) in one Redis round trip; what comes before it only
+ * reads in-process caches, so no Postgres query is made per request once they are warm.
+ */
+export async function holdSeats(
+  { ctx, directory, catalogue }: HoldSeatsDependencies,
+  { userId, seatIds }: HoldRequest,
+): Promise<HoldCreated> {
+  const [userExists, sessionOfSeat] = await Promise.all([
+    directory.userExists(userId),
+    directory.sessionsOfSeats(seatIds),
+  ]);
+  if (!userExists) {
+    throw new AppError(404, 'USER_NOT_FOUND', `No user with id ${userId}.`, { userId });
+  }
+  const unknownSeats = seatIds.filter((id) => !sessionOfSeat.has(id));
+  if (unknownSeats.length > 0) {
+    throw seatsNotFound(unknownSeats);
+  }
+  const sessionIds = [...new Set(sessionOfSeat.values())];
+  if (sessionIds.length > 1) {
+    throw new AppError(400, 'SEATS_IN_SEVERAL_SESSIONS', 'All seats of a hold must belong to one session.', {
+      sessionIds,
+    });
+  }
+  const sessionId = sessionIds[0]!;
+  const session = await catalogue.sessionLayout(sessionId);
+  if (Date.parse(session.startsAt) <= Date.now()) {
+    throw new AppError(409, 'SESSION_STARTED', 'This session has already started.', { sessionId });
+  }
+
+  const streamKey = eventsKey(sessionId);
+  if (!registeredStreams.has(streamKey)) {
+    await ctx.redis.sadd(EVENT_STREAMS_KEY, streamKey);
+    registeredStreams.add(streamKey);
+  }
+
+  const holdId = randomUUID();
+  const holdToken = newHoldToken();
+  const [status, ...rest] = await ctx.scripts.holdSeats(
+    [
+      holdKey(sessionId, holdId),
+      userSeatsKey(sessionId, userId),
+      streamKey,
+      ...seatIds.map((id) => seatKey(sessionId, id)),
+    ],
+    [
+      holdId,
+      userId,
+      sessionId,
+      hashHoldToken(holdToken),
+      ctx.settings.ttlSeconds * 1000,
+      ctx.settings.maxSeatsPerHold,
+      HOLD_RECORD_RETENTION_MS,
+      ...seatIds,
+    ],
+  );
+  if (status === 'SEAT_UNAVAILABLE') {
+    throw new AppError(409, 'SEAT_UNAVAILABLE', 'Some seats are already held or sold.', {
+      seatIds: rest.map(String),
+    });
+  }
+  if (status === 'HOLD_LIMIT') {
+    throw new AppError(
+      429,
+      'HOLD_LIMIT',
+      `A user may hold at most ${ctx.settings.maxSeatsPerHold} seats of one session at once.`,
+      { limit: ctx.settings.maxSeatsPerHold, alreadyHeld: Number(rest[0]) },
+    );
+  }
+  const expiresAt = Number(rest[0]);
+  await Promise.all([
+    ctx.redis.set(holdSessionKey(holdId), sessionId, 'PXAT', expiresAt + HOLD_RECORD_RETENTION_MS),
+    scheduleExpiry(ctx.queues, { holdId, sessionId, stage: 'held', expiresAt }),
+  ]);
+  return {
+    holdId,
+    holdToken,
+    userId,
+    sessionId,
+    seatIds,
+    stage: 'held',
+    expiresAt: new Date(expiresAt).toISOString(),
+    expiresInSeconds: secondsUntil(expiresAt),
+  };
+}

@@ -1,0 +1,23 @@
+import { AppError } from '../errors';
+import { authArgs, type HoldAuth, type HoldContext } from './hold-context';
+import { forbidden, holdNotFound, sessionOfHold } from './hold-records';
+import { eventsKey, holdKey } from './keys';
+
+/**
+ * The buyer lets the seats go: they are available at once (scripts/end-hold.lua). Releasing a
+ * hold that has already ended is not an error: the seats are free either way.
+ */
+export async function releaseHold(ctx: HoldContext, holdId: string, auth: HoldAuth): Promise<void> {
+  const sessionId = await sessionOfHold(ctx, holdId);
+  const [status, stage] = await ctx.scripts.endHold(
+    [holdKey(sessionId, holdId), eventsKey(sessionId)],
+    [holdId, 'release', ...authArgs(auth)],
+  );
+  if (status === 'OK' || status === 'ALREADY_ENDED') return;
+  if (status === 'NOT_FOUND') throw holdNotFound(holdId);
+  if (status === 'FORBIDDEN') throw forbidden();
+  throw new AppError(409, 'HOLD_WRONG_STAGE', `A hold that is ${stage} cannot be released.`, {
+    holdId,
+    stage,
+  });
+}

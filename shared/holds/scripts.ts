@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+
+const SCRIPTS_DIR = path.join(__dirname, 'scripts');
+
+/**
+ * Reads a script and inlines its `--- @include "name"` lines (scripts/includes/name.lua), the
+ * convention BullMQ uses for its own commands, so helpers are written once.
+ */
+export function loadLua(name: string): string {
+  const source = readFileSync(path.join(SCRIPTS_DIR, `${name}.lua`), 'utf8');
+  return source.replace(/^--- @include "([\w-]+)"$/gm, (_line, include: string) =>
+    readFileSync(path.join(SCRIPTS_DIR, 'includes', `${include}.lua`), 'utf8'),
+  );
+}
+
+/** Raw script replies: a status word first, then what the script's header documents. */
+export type ScriptReply = [string, ...(string | number)[]];
+
+export interface HoldScripts {
+  holdSeats(keys: string[], args: (string | number)[]): Promise<ScriptReply>;
+  confirmHold(keys: string[], args: (string | number)[]): Promise<ScriptReply>;
+  endHold(keys: string[], args: (string | number)[]): Promise<ScriptReply>;
+}
+
+const COMMANDS = {
+  holdSeats: 'hold-seats',
+  confirmHold: 'confirm-hold',
+  endHold: 'end-hold',
+} as const;
+
+/**
+ * Registers the hold scripts on a client. ioredis sends them by SHA (EVALSHA) and falls back to
+ * EVAL once per connection, so each call is one round trip.
+ */
+export function holdScripts(redis: Redis): HoldScripts {
+  const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<ScriptReply>>;
+  for (const [command, file] of Object.entries(COMMANDS)) {
+    if (!commands[command]) redis.defineCommand(command, { lua: loadLua(file) });
+  }
+  const call = (command: keyof typeof COMMANDS) => (keys: string[], args: (string | number)[]) =>
+    commands[command]!(keys.length, ...keys, ...args);
+  return {
+    holdSeats: call('holdSeats'),
+    confirmHold: call('confirmHold'),
+    endHold: call('endHold'),
+  };
+}

@@ -1,0 +1,57 @@
+--[[
+  Helpers shared by the hold scripts (inlined by the loader where a script says
+  `--- @include "common"`).
+
+  Keys built here follow shared/holds/keys.ts. They all carry the session's hash tag, so on
+  Redis Cluster they live in the slot of the declared KEYS (the way BullMQ builds job keys from
+  its queue prefix inside its scripts).
+]]
+
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function seatKey(sessionId, seatId)
+  return 'seat:{' .. sessionId .. '}:' .. seatId
+end
+
+local function userSeatsKey(sessionId, userId)
+  return 'user-seats:{' .. sessionId .. '}:' .. userId
+end
+
+local function splitIds(csv)
+  local ids = {}
+  for id in string.gmatch(csv, '[^,]+') do
+    ids[#ids + 1] = id
+  end
+  return ids
+end
+
+-- Appends one event to the session's stream; the relay worker publishes it to RabbitMQ.
+local function emit(streamKey, eventType, now, data)
+  redis.call('XADD', streamKey, '*', 'type', eventType, 'occurredAt', now, 'data', cjson.encode(data))
+end
+
+-- The caller proves the right to act on a hold either with its token (API routes) or, on the
+-- seed-compatible routes that have no token, by being its user.
+local function authorized(hold, authKind, authValue)
+  if authKind == 'token' then return hold.tokenHash == authValue end
+  if authKind == 'user' then return hold.userId == authValue end
+  return false
+end
+
+local function readHold(holdKey)
+  local fields = redis.call('HGETALL', holdKey)
+  if #fields == 0 then return nil end
+  local hold = {}
+  for i = 1, #fields, 2 do hold[fields[i]] = fields[i + 1] end
+  hold.expiresAt = tonumber(hold.expiresAt)
+  hold.seatIds = splitIds(hold.seatIds)
+  return hold
+end
+
+-- Stages in which the hold still owns its seats and a clock runs on them.
+local function isLive(stage)
+  return stage == 'held' or stage == 'confirmed'
+end

@@ -1,0 +1,76 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Config } from './config';
+
+/**
+ * The BullMQ queues and their job contracts. Producers (the API) and processors (workers/) both
+ * import from here, so a job's name, id and data are defined once.
+ */
+export const QUEUES = {
+  holdExpiry: 'hold-expiry',
+  holdConfirmation: 'hold-confirmation',
+} as const;
+
+/** Fired when a hold's clock for one stage runs out. */
+export interface HoldExpiryJob {
+  holdId: string;
+  sessionId: string;
+  stage: 'held' | 'confirmed';
+  /** The expiry (epoch ms) this job was scheduled for: a later one makes the job stale. */
+  expiresAt: number;
+}
+
+/** Enqueued on "confirm intent": moves the hold's cleanup from the 30 s job to the 10 min one. */
+export interface HoldConfirmationJob {
+  holdId: string;
+  sessionId: string;
+  expiresAt: number;
+}
+
+// Job ids are unique per hold and stage, so a retried enqueue is a no-op and each stage's
+// cleanup can be found (and removed) by name. BullMQ refuses ':' in custom ids.
+export const expiryJobId = (holdId: string, stage: HoldExpiryJob['stage']) => `expire-${stage}-${holdId}`;
+export const confirmationJobId = (holdId: string) => `confirm-${holdId}`;
+
+/** Finished jobs are kept for a while for Bull Board, then dropped so Redis does not grow. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export function bullConnection(config: Config): ConnectionOptions {
+  return { host: config.redis.host, port: config.redis.port, db: config.redis.db };
+}
+
+export interface HoldQueues {
+  expiry: Queue<HoldExpiryJob>;
+  confirmation: Queue<HoldConfirmationJob>;
+  close(): Promise<void>;
+}
+
+export function createHoldQueues(config: Config): HoldQueues {
+  const connection = bullConnection(config);
+  const expiry = new Queue<HoldExpiryJob>(QUEUES.holdExpiry, {
+    connection,
+    defaultJobOptions: DEFAULT_JOB_OPTIONS,
+  });
+  const confirmation = new Queue<HoldConfirmationJob>(QUEUES.holdConfirmation, {
+    connection,
+    defaultJobOptions: DEFAULT_JOB_OPTIONS,
+  });
+  return {
+    expiry,
+    confirmation,
+    close: async () => {
+      await Promise.all([expiry.close(), confirmation.close()]);
+    },
+  };
+}
+
+export function scheduleExpiry(queues: Pick<HoldQueues, 'expiry'>, job: HoldExpiryJob) {
+  return queues.expiry.add('expire', job, {
+    jobId: expiryJobId(job.holdId, job.stage),
+    delay: Math.max(job.expiresAt - Date.now(), 0),
+  });
+}

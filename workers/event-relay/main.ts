@@ -1,0 +1,4 @@
+import { startFromCommandLine } from '../runtime';
+import { eventRelayWorker } from './worker';
+
+startFromCommandLine([eventRelayWorker]);

@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { envelopeFromStreamEntry, type EventEnvelope } from '../../shared/events';
+import { EVENT_STREAMS_KEY } from '../../shared/holds/keys';
+import type { Logger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/rabbitmq';
+
+const GROUP = 'event-relay';
+const BATCH = 200;
+const BLOCK_MS = 1_000;
+/** An entry read by a relay that has not acknowledged it for this long is taken over. */
+const CLAIM_IDLE_MS = 15_000;
+const CLAIM_EVERY_MS = 5_000;
+const RETRY_DELAY_MS = 500;
+
+type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][];
+
+const toFields = (flat: string[]) => {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  return fields;
+};
+
+/**
+ * Moves events from the per-session Redis streams (written atomically by the hold scripts) to
+ * RabbitMQ. An entry is acknowledged and deleted only after the broker confirmed it, so a crash
+ * at any point means "published again", never "lost"; the event id is derived from the entry,
+ * so consumers recognise the duplicate. Copies share one consumer group: each entry goes to one
+ * of them, and one that died has its unacknowledged entries claimed by the others.
+ */
+export class EventRelay {
+  private stopping = false;
+  private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly knownStreams = new Set<string>();
+  private lastClaimAt = 0;
+  private done?: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly publisher: EventPublisher,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.done = this.loop();
+  }
+
+  /** Finishes the batch in hand (published and acknowledged), then returns. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.relayOnce();
+      } catch (err) {
+        this.logger.warn('relay round failed; retrying', { err: (err as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+      }
+    }
+  }
+
+  /** One round: claim abandoned entries now and then, then read new ones (blocking up to 1 s). */
+  async relayOnce(): Promise<number> {
+    const streams = await this.streams();
+    if (streams.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, BLOCK_MS));
+      return 0;
+    }
+    let relayed = 0;
+    if (Date.now() - this.lastClaimAt >= CLAIM_EVERY_MS) {
+      this.lastClaimAt = Date.now();
+      for (const stream of streams) relayed += await this.relayAbandoned(stream);
+    }
+    const reply = (await this.redis.xreadgroup(
+      'GROUP', GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS,
+      'STREAMS', ...streams, ...streams.map(() => '>'),
+    )) as StreamReply | null;
+    for (const [stream, entries] of reply ?? []) relayed += await this.relay(stream, entries);
+    return relayed;
+  }
+
+  private async streams(): Promise<string[]> {
+    const streams = await this.redis.smembers(EVENT_STREAMS_KEY);
+    for (const stream of streams) {
+      if (this.knownStreams.has(stream)) continue;
+      try {
+        // From the start ('0'): events appended before any relay ran are relayed too.
+        await this.redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!(err as Error).message.includes('BUSYGROUP')) throw err;
+      }
+      this.knownStreams.add(stream);
+    }
+    return streams;
+  }
+
+  private async relayAbandoned(stream: string): Promise<number> {
+    const [, entries] = (await this.redis.xautoclaim(
+      stream, GROUP, this.consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', BATCH,
+    )) as [string, [string, string[]][]];
+    const live = entries.filter(([, fields]) => fields !== null);
+    return live.length > 0 ? this.relay(stream, live) : 0;
+  }
+
+  private async relay(stream: string, entries: [string, string[]][]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const events: EventEnvelope[] = entries.map(([id, flat]) => envelopeFromStreamEntry(stream, id, toFields(flat)));
+    await this.publisher.publish(events);
+    const ids = entries.map(([id]) => id);
+    await this.redis.multi().xack(stream, GROUP, ...ids).xdel(stream, ...ids).exec();
+    this.logger.debug('events relayed', { stream, count: ids.length });
+    return ids.length;
+  }
+}

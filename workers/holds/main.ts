@@ -1,0 +1,4 @@
+import { startFromCommandLine } from '../runtime';
+import { holdsWorker } from './worker';
+
+startFromCommandLine([holdsWorker]);
