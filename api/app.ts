@@ -7,7 +7,7 @@ import type { Orm } from '../shared/db/orm';
 import type { Logger } from '../shared/logger';
 import type { Directory } from '../shared/catalogue/directory';
 import { createHoldContext } from '../shared/holds/hold-context';
-import type { HoldQueues } from '../shared/queues';
+import type { CheckoutQueues } from '../shared/queues';
 import { bullBoard } from './bull-board';
 import { IdempotencyStore } from './http/idempotency';
 import { buildOpenApiDocument } from './http/openapi';
@@ -18,6 +18,7 @@ import { logContext, requestId } from './middleware/request-context';
 import { holdRateLimit } from './middleware/rate-limit';
 import { healthRoutes } from './routes/health';
 import { holdRoutes } from './routes/holds';
+import { orderRoutes } from './routes/orders';
 import { movieRoutes } from './routes/movies';
 import { roomRoutes } from './routes/rooms';
 import { seedCompatRoutes } from './routes/seed-compat';
@@ -29,7 +30,7 @@ export interface AppDependencies {
   logger: Logger;
   orm: Orm;
   redis: Redis;
-  queues: HoldQueues;
+  queues: CheckoutQueues;
   /** Warmed by the caller (it queries Postgres). */
   directory: Directory;
 }
@@ -38,7 +39,14 @@ export interface AppDependencies {
  * Composes the HTTP API from its parts around connections opened by the caller (api/main.ts, or
  * a test), which also closes them. No I/O happens here.
  */
-export function createApp({ config, logger, orm, redis, queues, directory }: AppDependencies): Express {
+export function createApp({
+  config,
+  logger,
+  orm,
+  redis,
+  queues,
+  directory,
+}: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
   const holdDeps = {
     ctx: createHoldContext(redis, config.holds, queues),
@@ -62,6 +70,7 @@ export function createApp({ config, logger, orm, redis, queues, directory }: App
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
     ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
+    ...orderRoutes({ ...holdDeps, orm }),
     ...seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold),
   ];
   const openApi = buildOpenApiDocument(routes, { title: 'Cine-Starsoft checkout', version: '1' });

@@ -4,7 +4,7 @@ import { Directory } from '../shared/catalogue/directory';
 import { loadConfigOrExit } from '../shared/config';
 import { initOrm } from '../shared/db/orm';
 import { createLogger } from '../shared/logger';
-import { createHoldQueues } from '../shared/queues';
+import { createCheckoutQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
 import { createApp } from './app';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const orm = await initOrm(config, logger);
   // Request paths fail fast when Redis is away instead of queueing commands forever.
   const redis = createRedis(config, { maxRetriesPerRequest: 1 });
-  const queues = createHoldQueues(config);
+  const queues = createCheckoutQueues(config);
   const directory = new Directory(orm);
   await directory.warmUp();
   const server = createServer(createApp({ config, logger, orm, redis, queues, directory }));

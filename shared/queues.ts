@@ -8,6 +8,7 @@ import type { Config } from './config';
 export const QUEUES = {
   holdExpiry: 'hold-expiry',
   holdConfirmation: 'hold-confirmation',
+  payments: 'payments',
 } as const;
 
 /** Fired when a hold's clock for one stage runs out. */
@@ -26,10 +27,19 @@ export interface HoldConfirmationJob {
   expiresAt: number;
 }
 
+/** Charge the payment of a paying hold; everything else is read from the hold record. */
+export interface PaymentJob {
+  orderId: string;
+  holdId: string;
+  sessionId: string;
+}
+
 // Job ids are unique per hold and stage, so a retried enqueue is a no-op and each stage's
 // cleanup can be found (and removed) by name. BullMQ refuses ':' in custom ids.
-export const expiryJobId = (holdId: string, stage: HoldExpiryJob['stage']) => `expire-${stage}-${holdId}`;
+export const expiryJobId = (holdId: string, stage: HoldExpiryJob['stage']) =>
+  `expire-${stage}-${holdId}`;
 export const confirmationJobId = (holdId: string) => `confirm-${holdId}`;
+export const paymentJobId = (orderId: string) => `pay-${orderId}`;
 
 /** Finished jobs are kept for a while for Bull Board, then dropped so Redis does not grow. */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
@@ -43,32 +53,45 @@ export function bullConnection(config: Config): ConnectionOptions {
   return { host: config.redis.host, port: config.redis.port, db: config.redis.db };
 }
 
-export interface HoldQueues {
+/**
+ * A payment that was accepted must end as a sale or a refund whatever breaks meanwhile, so its
+ * job keeps retrying (backoff capped by BullMQ's exponential growth: ~1 h in total) before it is
+ * left failed for an operator.
+ */
+const PAYMENT_JOB_OPTIONS: JobsOptions = {
+  ...DEFAULT_JOB_OPTIONS,
+  attempts: 15,
+  backoff: { type: 'exponential', delay: 250 },
+};
+
+export interface CheckoutQueues {
   expiry: Queue<HoldExpiryJob>;
   confirmation: Queue<HoldConfirmationJob>;
+  payments: Queue<PaymentJob>;
+  all(): Queue[];
   close(): Promise<void>;
 }
 
-export function createHoldQueues(config: Config): HoldQueues {
+export function createCheckoutQueues(config: Config): CheckoutQueues {
   const connection = bullConnection(config);
-  const expiry = new Queue<HoldExpiryJob>(QUEUES.holdExpiry, {
-    connection,
-    defaultJobOptions: DEFAULT_JOB_OPTIONS,
-  });
-  const confirmation = new Queue<HoldConfirmationJob>(QUEUES.holdConfirmation, {
-    connection,
-    defaultJobOptions: DEFAULT_JOB_OPTIONS,
-  });
+  const queue = <T>(name: string, defaultJobOptions = DEFAULT_JOB_OPTIONS) =>
+    new Queue<T>(name, { connection, defaultJobOptions });
+  const queues = {
+    expiry: queue<HoldExpiryJob>(QUEUES.holdExpiry),
+    confirmation: queue<HoldConfirmationJob>(QUEUES.holdConfirmation),
+    payments: queue<PaymentJob>(QUEUES.payments, PAYMENT_JOB_OPTIONS),
+  };
+  const all = () => Object.values(queues) as Queue[];
   return {
-    expiry,
-    confirmation,
+    ...queues,
+    all,
     close: async () => {
-      await Promise.all([expiry.close(), confirmation.close()]);
+      await Promise.all(all().map((q) => q.close()));
     },
   };
 }
 
-export function scheduleExpiry(queues: Pick<HoldQueues, 'expiry'>, job: HoldExpiryJob) {
+export function scheduleExpiry(queues: Pick<CheckoutQueues, 'expiry'>, job: HoldExpiryJob) {
   return queues.expiry.add('expire', job, {
     jobId: expiryJobId(job.holdId, job.stage),
     delay: Math.max(job.expiresAt - Date.now(), 0),

@@ -1,4 +1,9 @@
-import { connect, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
+import {
+  connect,
+  type ChannelModel,
+  type ConfirmChannel,
+  type RecoveringChannelModel,
+} from 'amqplib';
 import { EVENTS_EXCHANGE, type EventEnvelope } from './events';
 import type { Logger } from './logger';
 
@@ -21,9 +26,13 @@ export async function connectRabbit(url: string, logger: Logger): Promise<Recove
       },
     },
   });
-  connection.on('disconnect', (err: Error) => logger.warn('rabbitmq disconnected', { err: err?.message }));
+  connection.on('disconnect', (err: Error) =>
+    logger.warn('rabbitmq disconnected', { err: err?.message }),
+  );
   connection.on('connect', () => logger.info('rabbitmq connected'));
-  connection.on('error', (err: Error) => logger.warn('rabbitmq connection error', { err: err.message }));
+  connection.on('error', (err: Error) =>
+    logger.warn('rabbitmq connection error', { err: err.message }),
+  );
   return connection;
 }
 

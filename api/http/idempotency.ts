@@ -47,7 +47,9 @@ export class IdempotencyStore {
   ): Promise<RouteResult> {
     const redisKey = `idem:${sha256(`${scope}\n${idempotencyKey}`)}`;
     const fingerprint = sha256(`${scope}\n${canonicalJson(body ?? null)}`);
-    const cipherKey = Buffer.from(hkdfSync('sha256', idempotencyKey, scope, 'idempotent-answer', 32));
+    const cipherKey = Buffer.from(
+      hkdfSync('sha256', idempotencyKey, scope, 'idempotent-answer', 32),
+    );
 
     const claimed = await this.redis.set(
       redisKey,
@@ -72,12 +74,20 @@ export class IdempotencyStore {
         body: { error: { code: err.code, message: err.message, ...err.details } },
       };
     }
-    const done: Record = { fingerprint, state: 'done', answer: encrypt(cipherKey, JSON.stringify(result)) };
+    const done: Record = {
+      fingerprint,
+      state: 'done',
+      answer: encrypt(cipherKey, JSON.stringify(result)),
+    };
     await this.redis.set(redisKey, JSON.stringify(done), 'EX', REPLAY_TTL_SECONDS);
     return result;
   }
 
-  private async replay(redisKey: string, fingerprint: string, cipherKey: Buffer): Promise<RouteResult> {
+  private async replay(
+    redisKey: string,
+    fingerprint: string,
+    cipherKey: Buffer,
+  ): Promise<RouteResult> {
     const deadline = Date.now() + WAIT_FOR_FIRST_MS;
     for (;;) {
       const raw = await this.redis.get(redisKey);

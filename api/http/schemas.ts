@@ -1,7 +1,15 @@
 import Joi from 'joi';
 
 /** Building blocks shared by the resource routes. */
-export const uuid = () => Joi.string().guid();
+/**
+ * A UUID in its canonical spelling. Upper-case input is lower-cased; braces or missing hyphens
+ * are refused: ids become Redis keys, and one id must never have two keys.
+ */
+export const uuid = () =>
+  Joi.string()
+    .lowercase()
+    .pattern(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'uuid')
+    .messages({ 'string.pattern.name': '{{#label}} must be a UUID' });
 
 /** A calendar day, `YYYY-MM-DD`, that exists (no 2023-02-30). */
 export const calendarDate = () =>

@@ -5,6 +5,13 @@ import type { Config } from '../../shared/config';
 import { AppError } from '../../shared/errors';
 
 /**
+ * The budget key of a user id. The API accepts one UUID in several spellings (any case, with or
+ * without hyphens, in braces) and Postgres reads them all as the same user, so they must share
+ * one budget: otherwise re-spelling the id buys a fresh one. Anything else fails validation.
+ */
+const userBudgetKey = (userId: string) => userId.toLowerCase().replace(/[^0-9a-z]/g, '');
+
+/**
  * Limits hold requests per user and per client address, counted in Redis so that every API
  * instance shares one budget (a scalper cannot spread a sweep across instances). A limit of 0
  * is off. The user is whoever the body names (`userId`, or `usuario_id` on the seed routes).
@@ -12,7 +19,12 @@ import { AppError } from '../../shared/errors';
 export function holdRateLimit(redis: Redis, limits: Config['rateLimit']): RequestHandler {
   const limiter = (keyPrefix: string, points: number) =>
     points > 0
-      ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: limits.windowSeconds })
+      ? new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix,
+          points,
+          duration: limits.windowSeconds,
+        })
       : undefined;
   const perUser = limiter('rl:hold:user', limits.perUser);
   const perIp = limiter('rl:hold:ip', limits.perIp);
@@ -22,7 +34,9 @@ export function holdRateLimit(redis: Redis, limits: Config['rateLimit']): Reques
     const user = body.userId ?? body.usuario_id;
     const checks: Promise<unknown>[] = [];
     if (perIp) checks.push(perIp.consume(req.ip ?? 'unknown'));
-    if (perUser && typeof user === 'string' && user.length <= 64) checks.push(perUser.consume(user));
+    if (perUser && typeof user === 'string' && user.length <= 64) {
+      checks.push(perUser.consume(userBudgetKey(user)));
+    }
     try {
       await Promise.all(checks);
     } catch (err) {

@@ -26,7 +26,9 @@ const holdFields = {
   expiresAt: Joi.string().isoDate(),
   expiresInSeconds: Joi.number().integer(),
 };
-export const holdCreatedView = Joi.object({ ...holdFields, holdToken: Joi.string() }).label('HoldCreated');
+export const holdCreatedView = Joi.object({ ...holdFields, holdToken: Joi.string() }).label(
+  'HoldCreated',
+);
 const holdView = Joi.object(holdFields).label('Hold');
 export const intentConfirmedView = Joi.object({
   holdId: uuid(),
@@ -39,11 +41,13 @@ export const intentConfirmedView = Joi.object({
 export const seatIdsSchema = (max: number) => Joi.array().items(uuid()).min(1).max(max).unique();
 
 const holdTokenHeader = Joi.object({
-  'x-hold-token': Joi.string().max(200).description('The holdToken returned when the hold was created'),
+  'x-hold-token': Joi.string()
+    .max(200)
+    .description('The holdToken returned when the hold was created'),
 });
 
 /** A missing token is the same refusal as a wrong one: 403, never a validation 400. */
-const tokenAuth = (headers: Record<string, string | undefined>) => ({
+export const tokenAuth = (headers: Record<string, string | undefined>) => ({
   kind: 'token' as const,
   token: headers['x-hold-token'] ?? '',
 });
@@ -67,14 +71,19 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       idempotent: true,
       before: [rateLimit],
       headers: Joi.object({ 'idempotency-key': Joi.string().min(1).max(200) }),
-      body: Joi.object({ userId: uuid().required(), seatIds: seatIdsSchema(maxSeatsPerHold).required() }),
+      body: Joi.object({
+        userId: uuid().required(),
+        seatIds: seatIdsSchema(maxSeatsPerHold).required(),
+      }),
       responses: {
         201: { description: 'Held; keep holdToken, it is shown once', schema: holdCreatedView },
         400: errorResponse('VALIDATION_FAILED, or SEATS_IN_SEVERAL_SESSIONS'),
         404: errorResponse('USER_NOT_FOUND or SEAT_NOT_FOUND'),
         409: errorResponse('SEAT_UNAVAILABLE (seatIds lists the taken seats) or SESSION_STARTED'),
         422: errorResponse('IDEMPOTENCY_KEY_REUSED with a different body'),
-        429: errorResponse('HOLD_LIMIT (seats per user per session) or RATE_LIMITED (with Retry-After)'),
+        429: errorResponse(
+          'HOLD_LIMIT (seats per user per session) or RATE_LIMITED (with Retry-After)',
+        ),
       },
       handler: async ({ body }) => ({ status: 201, body: await holdSeats(deps, body) }),
     },

@@ -3,10 +3,18 @@ import type { Catalogue } from '../../shared/catalogue/catalogue';
 import { confirmIntent } from '../../shared/holds/confirm-intent';
 import { holdOfSeat } from '../../shared/holds/hold-records';
 import { holdSeats, seatsNotFound } from '../../shared/holds/hold-seats';
+import { requestPayment } from '../../shared/payments/request-payment';
 import { AppError } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
 import { errorResponse, uuid } from '../http/schemas';
-import { HOLD_ERRORS, holdCreatedView, intentConfirmedView, seatIdsSchema, type HoldRouteDependencies } from './holds';
+import {
+  HOLD_ERRORS,
+  holdCreatedView,
+  intentConfirmedView,
+  seatIdsSchema,
+  type HoldRouteDependencies,
+} from './holds';
+import { PAYMENT_RESPONSES, paymentBodySchema } from './orders';
 import { seatMapView } from './sessions';
 import { userView } from './users';
 
@@ -16,10 +24,20 @@ import { userView } from './users';
  * token, so the holder is whoever `usuario_id` says.
  */
 export function seedCompatRoutes(
-  deps: HoldRouteDependencies & { catalogue: Catalogue },
+  deps: HoldRouteDependencies,
   maxSeatsPerHold: number,
 ): RouteSpec[] {
   const { catalogue, directory, ctx, rateLimit } = deps;
+
+  /** The seed routes name a seat, not a hold: the hold is whichever currently holds the seat. */
+  const holdOfUserSeat = async (seatId: string) => {
+    const sessionId = (await directory.sessionsOfSeats([seatId])).get(seatId);
+    if (!sessionId) throw seatsNotFound([seatId]);
+    const holdId = await holdOfSeat(ctx, sessionId, seatId);
+    if (!holdId) throw new AppError(410, 'HOLD_EXPIRED', 'No live hold on this seat.', { seatId });
+    return holdId;
+  };
+
   return [
     {
       method: 'get',
@@ -72,15 +90,31 @@ export function seedCompatRoutes(
       body: Joi.object({ usuario_id: uuid().required(), assento_id: uuid().required() }),
       responses: { 200: { description: 'Confirmed', schema: intentConfirmedView }, ...HOLD_ERRORS },
       handler: async ({ body }) => {
-        const sessionId = (await directory.sessionsOfSeats([body.assento_id])).get(body.assento_id);
-        if (!sessionId) throw seatsNotFound([body.assento_id]);
-        const holdId = await holdOfSeat(ctx, sessionId, body.assento_id);
-        if (!holdId) {
-          throw new AppError(410, 'HOLD_EXPIRED', 'No live hold on this seat.', { seatId: body.assento_id });
-        }
+        const holdId = await holdOfUserSeat(body.assento_id);
         return {
           status: 200,
           body: await confirmIntent(ctx, holdId, { kind: 'user', userId: body.usuario_id }),
+        };
+      },
+    },
+    {
+      method: 'post',
+      path: '/reserva/pagamento',
+      tag: 'Seed-compatible',
+      summary:
+        "Same as POST /api/v1/holds/:holdId/payment, for the user's hold on that seat (default pix)",
+      idempotent: true,
+      before: [rateLimit],
+      body: paymentBodySchema(
+        { usuario_id: uuid().required(), assento_id: uuid().required() },
+        { defaultMethod: 'pix' },
+      ),
+      responses: PAYMENT_RESPONSES,
+      handler: async ({ body: { usuario_id, assento_id, ...payment } }) => {
+        const holdId = await holdOfUserSeat(assento_id);
+        return {
+          status: 202,
+          body: await requestPayment(deps, holdId, { kind: 'user', userId: usuario_id }, payment),
         };
       },
     },

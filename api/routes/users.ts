@@ -20,7 +20,13 @@ const signUpBody = Joi.object({
     .messages({ 'date.max': '"birthDate" cannot be in the future' }),
 });
 
-export function userRoutes({ catalogue, directory }: { catalogue: Catalogue; directory: Directory }): RouteSpec[] {
+export function userRoutes({
+  catalogue,
+  directory,
+}: {
+  catalogue: Catalogue;
+  directory: Directory;
+}): RouteSpec[] {
   return [
     {
       method: 'get',

@@ -56,7 +56,9 @@ export class Directory {
   async userExists(userId: string): Promise<boolean> {
     if (this.knownUsers.has(userId)) return true;
     if (this.unknown.has(userId)) return false;
-    const rows = await this.em().getConnection().execute('select 1 from users where id = ?', [userId]);
+    const rows = await this.em()
+      .getConnection()
+      .execute('select 1 from users where id = ?', [userId]);
     if (rows.length > 0) this.knownUsers.add(userId);
     else this.unknown.set(userId, true);
     return rows.length > 0;

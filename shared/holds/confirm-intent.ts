@@ -1,6 +1,12 @@
 import { AppError } from '../errors';
 import { confirmationJobId } from '../queues';
-import { authArgs, HOLD_RECORD_RETENTION_MS, secondsUntil, type HoldAuth, type HoldContext } from './hold-context';
+import {
+  authArgs,
+  HOLD_RECORD_RETENTION_MS,
+  secondsUntil,
+  type HoldAuth,
+  type HoldContext,
+} from './hold-context';
 import { forbidden, holdExpired, holdNotFound, sessionOfHold } from './hold-records';
 import { eventsKey, holdKey } from './keys';
 
@@ -16,7 +22,11 @@ export interface IntentConfirmed {
  * (scripts/confirm-hold.lua). Confirming twice is harmless and does not restart the clock. The
  * confirmation job then moves the hold's cleanup to the new expiry.
  */
-export async function confirmIntent(ctx: HoldContext, holdId: string, auth: HoldAuth): Promise<IntentConfirmed> {
+export async function confirmIntent(
+  ctx: HoldContext,
+  holdId: string,
+  auth: HoldAuth,
+): Promise<IntentConfirmed> {
   const sessionId = await sessionOfHold(ctx, holdId);
   const [status, ...rest] = await ctx.scripts.confirmHold(
     [holdKey(sessionId, holdId), eventsKey(sessionId)],
@@ -32,10 +42,15 @@ export async function confirmIntent(ctx: HoldContext, holdId: string, auth: Hold
     case 'EXPIRED':
       throw holdExpired(holdId, String(rest[0]));
     default:
-      throw new AppError(409, 'HOLD_WRONG_STAGE', `A hold that is ${rest[0]} cannot be confirmed.`, {
-        holdId,
-        stage: rest[0],
-      });
+      throw new AppError(
+        409,
+        'HOLD_WRONG_STAGE',
+        `A hold that is ${rest[0]} cannot be confirmed.`,
+        {
+          holdId,
+          stage: rest[0],
+        },
+      );
   }
   const expiresAt = Number(rest[0]);
   await ctx.queues.confirmation.add(

@@ -1,11 +1,12 @@
 import type { HoldContext } from './hold-context';
 import { eventsKey, holdKey } from './keys';
 import type { HoldExpiryJob } from '../queues';
-import { expiryJobId, scheduleExpiry } from '../queues';
+import { expiryJobId, paymentJobId, scheduleExpiry } from '../queues';
 
 export type ExpiryOutcome =
   | { outcome: 'expired' }
   | { outcome: 'not-due'; expiresAt: number }
+  | { outcome: 'paying'; orderId: string }
   | { outcome: 'nothing-to-do'; reason: string };
 
 /**
@@ -21,7 +22,24 @@ export async function expireHold(ctx: HoldContext, job: HoldExpiryJob): Promise<
   );
   if (status === 'OK') return { outcome: 'expired' };
   if (status === 'NOT_DUE') return { outcome: 'not-due', expiresAt: Number(rest[0]) };
+  if (status === 'STALE' && rest[0] === 'paying') return ensurePaymentQueued(ctx, job);
   return { outcome: 'nothing-to-do', reason: status.toLowerCase() };
+}
+
+/**
+ * A hold found paying when its clock would have run out: its payment job must exist, or the
+ * hold would wait forever (the API could have stopped between starting the payment and queuing
+ * it). Queuing it again is harmless: the job id is the order's, and charging is idempotent.
+ */
+async function ensurePaymentQueued(ctx: HoldContext, job: HoldExpiryJob): Promise<ExpiryOutcome> {
+  const orderId = await ctx.redis.hget(holdKey(job.sessionId, job.holdId), 'orderId');
+  if (!orderId) return { outcome: 'nothing-to-do', reason: 'stale' };
+  await ctx.queues.payments.add(
+    'pay',
+    { orderId, holdId: job.holdId, sessionId: job.sessionId },
+    { jobId: paymentJobId(orderId) },
+  );
+  return { outcome: 'paying', orderId };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config';
-import type { HoldQueues } from '../queues';
+import type { CheckoutQueues } from '../queues';
 import { hashHoldToken } from './hold-token';
 import { holdScripts, type HoldScripts } from './scripts';
 
@@ -9,10 +9,14 @@ export interface HoldContext {
   redis: Redis;
   scripts: HoldScripts;
   settings: Config['holds'];
-  queues: HoldQueues;
+  queues: CheckoutQueues;
 }
 
-export function createHoldContext(redis: Redis, settings: Config['holds'], queues: HoldQueues): HoldContext {
+export function createHoldContext(
+  redis: Redis,
+  settings: Config['holds'],
+  queues: CheckoutQueues,
+): HoldContext {
   return { redis, scripts: holdScripts(redis), settings, queues };
 }
 
@@ -29,4 +33,5 @@ export function authArgs(auth: HoldAuth): [string, string] {
   return auth.kind === 'token' ? ['token', hashHoldToken(auth.token)] : ['user', auth.userId];
 }
 
-export const secondsUntil = (epochMs: number) => Math.max(0, Math.ceil((epochMs - Date.now()) / 1000));
+export const secondsUntil = (epochMs: number) =>
+  Math.max(0, Math.ceil((epochMs - Date.now()) / 1000));

@@ -50,7 +50,11 @@ function authorized(record: Record<string, string>, auth: HoldAuth): boolean {
  * A hold as its buyer sees it. A live stage whose clock has run out reads as `expired` at once,
  * whether or not the cleanup job has run yet.
  */
-export async function readHold(ctx: HoldContext, holdId: string, auth: HoldAuth): Promise<HoldView> {
+export async function readHold(
+  ctx: HoldContext,
+  holdId: string,
+  auth: HoldAuth,
+): Promise<HoldView> {
   const sessionId = await sessionOfHold(ctx, holdId);
   const record = await ctx.redis.hgetall(holdKey(sessionId, holdId));
   if (!record.stage) throw holdNotFound(holdId);

@@ -5,7 +5,14 @@ import { AppError } from '../errors';
 import { scheduleExpiry } from '../queues';
 import { HOLD_RECORD_RETENTION_MS, secondsUntil, type HoldContext } from './hold-context';
 import { newHoldToken, hashHoldToken } from './hold-token';
-import { EVENT_STREAMS_KEY, eventsKey, holdKey, holdSessionKey, seatKey, userSeatsKey } from './keys';
+import {
+  EVENT_STREAMS_KEY,
+  eventsKey,
+  holdKey,
+  holdSessionKey,
+  seatKey,
+  userSeatsKey,
+} from './keys';
 
 export interface HoldRequest {
   userId: string;
@@ -58,9 +65,14 @@ export async function holdSeats(
   }
   const sessionIds = [...new Set(sessionOfSeat.values())];
   if (sessionIds.length > 1) {
-    throw new AppError(400, 'SEATS_IN_SEVERAL_SESSIONS', 'All seats of a hold must belong to one session.', {
-      sessionIds,
-    });
+    throw new AppError(
+      400,
+      'SEATS_IN_SEVERAL_SESSIONS',
+      'All seats of a hold must belong to one session.',
+      {
+        sessionIds,
+      },
+    );
   }
   const sessionId = sessionIds[0]!;
   const session = await catalogue.sessionLayout(sessionId);

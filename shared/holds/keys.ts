@@ -16,3 +16,6 @@ export const EVENT_STREAMS_KEY = 'event-streams';
 
 /** A seat key's value once sold (no TTL); while held it is the hold id (with a TTL). */
 export const SOLD_PREFIX = 'sold:';
+
+/** orderId → `<sessionId>/<holdId>` while the order is only in Redis (paying, before Postgres). */
+export const orderHoldKey = (orderId: string) => `order-hold:${orderId}`;

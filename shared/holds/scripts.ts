@@ -18,32 +18,35 @@ export function loadLua(name: string): string {
 /** Raw script replies: a status word first, then what the script's header documents. */
 export type ScriptReply = [string, ...(string | number)[]];
 
-export interface HoldScripts {
-  holdSeats(keys: string[], args: (string | number)[]): Promise<ScriptReply>;
-  confirmHold(keys: string[], args: (string | number)[]): Promise<ScriptReply>;
-  endHold(keys: string[], args: (string | number)[]): Promise<ScriptReply>;
-}
-
 const COMMANDS = {
   holdSeats: 'hold-seats',
   confirmHold: 'confirm-hold',
   endHold: 'end-hold',
+  startPayment: 'start-payment',
+  settleHold: 'settle-hold',
+  releaseSoldSeats: 'release-sold-seats',
 } as const;
+
+type Script = (keys: string[], args: (string | number)[]) => Promise<ScriptReply>;
+export type HoldScripts = Record<keyof typeof COMMANDS, Script>;
 
 /**
  * Registers the hold scripts on a client. ioredis sends them by SHA (EVALSHA) and falls back to
  * EVAL once per connection, so each call is one round trip.
  */
 export function holdScripts(redis: Redis): HoldScripts {
-  const commands = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<ScriptReply>>;
+  const commands = redis as unknown as Record<
+    string,
+    (...args: (string | number)[]) => Promise<ScriptReply>
+  >;
   for (const [command, file] of Object.entries(COMMANDS)) {
     if (!commands[command]) redis.defineCommand(command, { lua: loadLua(file) });
   }
-  const call = (command: keyof typeof COMMANDS) => (keys: string[], args: (string | number)[]) =>
-    commands[command]!(keys.length, ...keys, ...args);
-  return {
-    holdSeats: call('holdSeats'),
-    confirmHold: call('confirmHold'),
-    endHold: call('endHold'),
-  };
+  const call =
+    (command: string): Script =>
+    (keys, args) =>
+      commands[command]!(keys.length, ...keys, ...args);
+  return Object.fromEntries(
+    Object.keys(COMMANDS).map((command) => [command, call(command)]),
+  ) as HoldScripts;
 }

@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createApp } from '../../api/app';
 import { Directory } from '../../shared/catalogue/directory';
-import { createHoldQueues, type HoldQueues } from '../../shared/queues';
+import { createCheckoutQueues, type CheckoutQueues } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
 import { createTestDatabase, silentLogger, type TestDatabase } from './database';
 
@@ -10,7 +10,7 @@ export interface TestApi {
   app: Express;
   db: TestDatabase;
   redis: Redis;
-  queues: HoldQueues;
+  queues: CheckoutQueues;
   adminAuth: { Authorization: string };
   close: () => Promise<void>;
 }
@@ -20,10 +20,17 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const db = await createTestDatabase({ env });
   const redis = createRedis(db.config);
   await redis.flushdb();
-  const queues = createHoldQueues(db.config);
+  const queues = createCheckoutQueues(db.config);
   const directory = new Directory(db.orm);
   await directory.warmUp();
-  const app = createApp({ config: db.config, logger: silentLogger, orm: db.orm, redis, queues, directory });
+  const app = createApp({
+    config: db.config,
+    logger: silentLogger,
+    orm: db.orm,
+    redis,
+    queues,
+    directory,
+  });
   return {
     app,
     db,

@@ -5,7 +5,10 @@ import { runWithLogContext, type Logger } from '../../shared/logger';
 import type { HoldConfirmationJob } from '../../shared/queues';
 
 /** After "confirm intent": the hold's cleanup moves from its 30 s job to the 10 min one. */
-export function confirmationProcessor(ctx: HoldContext, logger: Logger): Processor<HoldConfirmationJob> {
+export function confirmationProcessor(
+  ctx: HoldContext,
+  logger: Logger,
+): Processor<HoldConfirmationJob> {
   return (job: Job<HoldConfirmationJob>) =>
     runWithLogContext({ jobId: job.id ?? '', queue: job.queueName }, async () => {
       await moveCleanupToConfirmedExpiry(ctx, job.data);

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { createHoldContext } from '../../shared/holds/hold-context';
-import { bullConnection, createHoldQueues, QUEUES } from '../../shared/queues';
+import { bullConnection, createCheckoutQueues, QUEUES } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
 import type { WorkerKind } from '../runtime';
 import { confirmationProcessor } from './confirmation-processor';
@@ -15,18 +15,23 @@ export const holdsWorker: WorkerKind = {
   name: 'holds',
   async start({ config, logger }) {
     const redis = createRedis(config);
-    const queues = createHoldQueues(config);
+    const queues = createCheckoutQueues(config);
     const ctx = createHoldContext(redis, config.holds, queues);
     const connection = bullConnection(config);
     const workers = [
       new Worker(QUEUES.holdExpiry, expiryProcessor(ctx, logger), { connection, concurrency: 50 }),
-      new Worker(QUEUES.holdConfirmation, confirmationProcessor(ctx, logger), { connection, concurrency: 50 }),
+      new Worker(QUEUES.holdConfirmation, confirmationProcessor(ctx, logger), {
+        connection,
+        concurrency: 50,
+      }),
     ];
     for (const worker of workers) {
       worker.on('failed', (job, err) =>
         logger.error('job failed', { queue: worker.name, jobId: job?.id, err: err.message }),
       );
-      worker.on('error', (err) => logger.error('worker error', { queue: worker.name, err: err.message }));
+      worker.on('error', (err) =>
+        logger.error('worker error', { queue: worker.name, err: err.message }),
+      );
     }
     return {
       healthChecks: [{ name: 'redis', check: () => redis.ping() }],

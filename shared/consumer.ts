@@ -1,0 +1,206 @@
+import type { ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import { EVENTS_EXCHANGE, type EventEnvelope, type EventType } from './events';
+import type { Logger } from './logger';
+import { runWithLogContext } from './logger';
+
+export interface Delivery<T> {
+  envelope: EventEnvelope;
+  body: T;
+}
+
+export interface ConsumerOptions<T> {
+  /** Durable quorum queue; `<queue>.retry` and `<queue>.dlq` are declared beside it. */
+  queue: string;
+  /** Routing keys on `cine.events` this consumer wants. */
+  bindings: EventType[];
+  /** Messages handled together (one transaction for the finaliser). */
+  batchSize: number;
+  /** Deliveries before a message is dead-lettered. */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt, up to 30 s. */
+  retryBaseMs: number;
+  /** Turns an envelope into the handler's input; a throw marks the message poison (→ DLQ). */
+  parse: (envelope: EventEnvelope) => T;
+  /** Handles a batch; a throw sends every message of it to retry. */
+  handle: (batch: Delivery<T>[]) => Promise<void>;
+}
+
+const MAX_RETRY_DELAY_MS = 30_000;
+const ATTEMPTS_HEADER = 'x-attempts';
+
+export const retryQueue = (queue: string) => `${queue}.retry`;
+export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
+
+/**
+ * A RabbitMQ consumer with the safety a sale needs: manual acks (a message is acknowledged only
+ * once its effects are committed), batches up to `batchSize` under a prefetch of twice that,
+ * retries with exponential backoff through a TTL'd retry queue that dead-letters back into the
+ * main queue, and a `.dlq` for messages that keep failing or cannot be parsed — never dropped.
+ * It re-attaches after amqplib's recovery reconnects. Handlers must be idempotent: delivery is
+ * at least once.
+ */
+export class EventConsumer<T> {
+  private channel?: ConfirmChannel;
+  private consumerTag?: string;
+  private buffer: ConsumeMessage[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private inFlight: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    private readonly connection: RecoveringChannelModel,
+    private readonly logger: Logger,
+    private readonly options: ConsumerOptions<T>,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.attach();
+    this.connection.on('connect', () => {
+      if (!this.stopping) {
+        this.attach().catch((err: Error) =>
+          this.logger.error('consumer re-attach failed', { err: err.message }),
+        );
+      }
+    });
+  }
+
+  /** Stops taking messages, finishes the batch in hand, closes the channel. Unacked messages
+   * (none, if the batch finished) go back to the queue for another copy. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const channel = this.channel;
+    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+    this.flush();
+    await this.inFlight;
+    await channel?.close().catch(() => undefined);
+  }
+
+  private async attach(): Promise<void> {
+    const { queue, bindings, batchSize } = this.options;
+    const channel = await this.connection.createConfirmChannel();
+    channel.on('error', (err: Error) =>
+      this.logger.warn('consumer channel error', { queue, err: err.message }),
+    );
+    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await channel.assertQueue(retryQueue(queue), {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+    });
+    await channel.assertQueue(deadLetterQueue(queue), { durable: true });
+    for (const key of bindings) await channel.bindQueue(queue, EVENTS_EXCHANGE, key);
+    await channel.prefetch(batchSize * 2);
+    this.buffer = [];
+    this.channel = channel;
+    const { consumerTag } = await channel.consume(queue, (msg) => msg && this.receive(msg), {
+      noAck: false,
+    });
+    this.consumerTag = consumerTag;
+    this.logger.info('consuming', { queue });
+  }
+
+  private receive(msg: ConsumeMessage): void {
+    this.buffer.push(msg);
+    if (this.buffer.length >= this.options.batchSize) this.flush();
+    // A short wait lets a burst fill the batch; a lone message waits at most this long.
+    else this.flushTimer ??= setTimeout(() => this.flush(), 5);
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.buffer.length === 0 || !this.channel) return;
+    const batch = this.buffer;
+    const channel = this.channel;
+    this.buffer = [];
+    this.inFlight = this.inFlight.then(() => this.process(channel, batch));
+  }
+
+  private async process(channel: ConfirmChannel, messages: ConsumeMessage[]): Promise<void> {
+    const deliveries: Delivery<T>[] = [];
+    const poison: ConsumeMessage[] = [];
+    const good: ConsumeMessage[] = [];
+    for (const msg of messages) {
+      try {
+        const envelope = JSON.parse(msg.content.toString()) as EventEnvelope;
+        deliveries.push({ envelope, body: this.options.parse(envelope) });
+        good.push(msg);
+      } catch {
+        poison.push(msg);
+      }
+    }
+    try {
+      for (const msg of poison)
+        this.republish(channel, deadLetterQueue(this.options.queue), msg, 'unparseable');
+      if (deliveries.length > 0) {
+        await runWithLogContext(
+          { queue: this.options.queue, messageIds: deliveries.map((d) => d.envelope.id).join(',') },
+          () => this.options.handle(deliveries),
+        );
+      }
+      await channel.waitForConfirms();
+      for (const msg of messages) channel.ack(msg);
+    } catch (err) {
+      this.logger.warn('batch failed; retrying its messages', {
+        queue: this.options.queue,
+        count: good.length,
+        err: (err as Error).message,
+      });
+      await this.retry(channel, good, poison, err as Error);
+    }
+  }
+
+  private async retry(
+    channel: ConfirmChannel,
+    good: ConsumeMessage[],
+    poison: ConsumeMessage[],
+    err: Error,
+  ) {
+    try {
+      for (const msg of good) {
+        const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
+        if (attempts >= this.options.maxAttempts) {
+          this.republish(channel, deadLetterQueue(this.options.queue), msg, err.message, attempts);
+        } else {
+          const delay = Math.min(
+            this.options.retryBaseMs * 2 ** (attempts - 1),
+            MAX_RETRY_DELAY_MS,
+          );
+          this.republish(
+            channel,
+            retryQueue(this.options.queue),
+            msg,
+            err.message,
+            attempts,
+            delay,
+          );
+        }
+      }
+      await channel.waitForConfirms();
+      for (const msg of [...good, ...poison]) channel.ack(msg);
+    } catch (publishErr) {
+      // The channel is gone: unacked messages return to the queue on their own.
+      this.logger.error('could not schedule retries', { err: (publishErr as Error).message });
+    }
+  }
+
+  private republish(
+    channel: ConfirmChannel,
+    queue: string,
+    msg: ConsumeMessage,
+    reason: string,
+    attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0),
+    delayMs?: number,
+  ): void {
+    channel.sendToQueue(queue, msg.content, {
+      ...msg.properties,
+      persistent: true,
+      headers: {
+        ...msg.properties.headers,
+        [ATTEMPTS_HEADER]: attempts,
+        'x-last-error': reason.slice(0, 500),
+      },
+      ...(delayMs !== undefined ? { expiration: String(delayMs) } : { expiration: undefined }),
+    });
+  }
+}

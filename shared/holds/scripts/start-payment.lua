@@ -1,0 +1,53 @@
+--[[
+  Starts paying for a confirmed hold: the hold becomes 'paying' and stops expiring (its seats
+  and record lose their TTL) until the payment is settled by settle-hold.lua.
+
+  Input:
+    KEYS[1]   hold record       hold:{sid}:<holdId>   hash
+    (seat and user-seats keys are built from the hold record; same hash tag)
+
+    ARGV[1]   holdId
+    ARGV[2]   auth kind: 'token' | 'user'
+    ARGV[3]   token hash, or user id
+    ARGV[4]   orderId (chosen by the caller, so a retried job is the same order)
+    ARGV[5]   payment method
+    ARGV[6]   gateway token (opaque; never card data)
+    ARGV[7]   card last four digits, or ''
+    ARGV[8]   total, in cents
+
+  Output:
+    {'OK', createdAtMs}           now paying
+    {'NOT_FOUND'}                 no such hold
+    {'FORBIDDEN'}                 wrong token or not the holder
+    {'EXPIRED', stage}            expired or released
+    {'WRONG_STAGE', stage, orderId}  held (not confirmed yet), paying or paid
+
+  Events: none (payment.* and order.* events are published by the payment workers)
+]]
+--- @include "common"
+
+local holdKey = KEYS[1]
+local holdId, authKind, authValue, orderId = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+local hold = readHold(holdKey)
+if not hold then return {'NOT_FOUND'} end
+if not authorized(hold, authKind, authValue) then return {'FORBIDDEN'} end
+
+local now = nowMs()
+if hold.stage == 'expired' or hold.stage == 'released' then return {'EXPIRED', hold.stage} end
+if isLive(hold.stage) and now >= hold.expiresAt then return {'EXPIRED', 'expired'} end
+if hold.stage ~= 'confirmed' then return {'WRONG_STAGE', hold.stage, hold.orderId or ''} end
+
+local userKey = userSeatsKey(hold.sessionId, hold.userId)
+for _, seatId in ipairs(hold.seatIds) do
+  local key = seatKey(hold.sessionId, seatId)
+  if redis.call('GET', key) == holdId then redis.call('PERSIST', key) end
+  -- Seats being paid for still count against the user's limit, however long it takes.
+  redis.call('ZADD', userKey, 'XX', '+inf', holdId .. ':' .. seatId)
+end
+redis.call('PERSIST', userKey)
+redis.call('PERSIST', holdKey)
+redis.call('HSET', holdKey, 'stage', 'paying', 'orderId', orderId, 'method', ARGV[5],
+  'paymentToken', ARGV[6], 'cardLast4', ARGV[7], 'totalCents', ARGV[8], 'orderCreatedAt', now,
+  'confirmedExpiresAt', hold.expiresAt)
+return {'OK', now}

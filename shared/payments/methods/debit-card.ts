@@ -1,0 +1,3 @@
+import { cardMethod } from '../card';
+
+export default cardMethod('debit_card');

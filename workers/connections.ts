@@ -1,0 +1,48 @@
+import type { RecoveringChannelModel } from 'amqplib';
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config';
+import { initOrm, type Orm } from '../shared/db/orm';
+import type { HealthCheck } from '../shared/health';
+import { createHoldContext, type HoldContext } from '../shared/holds/hold-context';
+import type { Logger } from '../shared/logger';
+import { createCheckoutQueues } from '../shared/queues';
+import { connectRabbit } from '../shared/rabbitmq';
+import { createRedis } from '../shared/redis';
+
+export interface WorkerConnections {
+  redis: Redis;
+  ctx: HoldContext;
+  orm: Orm;
+  rabbit: RecoveringChannelModel;
+  healthChecks: HealthCheck[];
+  close(): Promise<void>;
+}
+
+/**
+ * What the payment-side workers connect to: Redis (and the hold scripts and queues on it),
+ * Postgres and RabbitMQ, with a readiness check for each and one `close` for all.
+ */
+export async function openWorkerConnections(
+  config: Config,
+  logger: Logger,
+): Promise<WorkerConnections> {
+  const redis = createRedis(config);
+  const queues = createCheckoutQueues(config);
+  const orm = await initOrm(config, logger);
+  const rabbit = await connectRabbit(config.rabbitmqUrl, logger);
+  return {
+    redis,
+    ctx: createHoldContext(redis, config.holds, queues),
+    orm,
+    rabbit,
+    healthChecks: [
+      { name: 'redis', check: () => redis.ping() },
+      { name: 'postgres', check: () => orm.em.getConnection().execute('select 1') },
+      { name: 'rabbitmq', check: () => rabbit.createChannel().then((channel) => channel.close()) },
+    ],
+    close: async () => {
+      await Promise.all([queues.close(), rabbit.close(), orm.close()]);
+      await redis.quit();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type { Orm } from '../../shared/db/orm';
+import type { EventEnvelope, EventType } from '../../shared/events';
+import type { Logger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/rabbitmq';
+
+const BATCH = 200;
+const IDLE_POLL_MS = 100;
+
+interface OutboxRow {
+  id: string;
+  type: EventType;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+/**
+ * Publishes the events Postgres transactions wrote to `outbox_events`, oldest first, and marks
+ * them published in the same transaction that locked them. `for update skip locked` lets several
+ * relay copies drain the outbox side by side without publishing a row twice; a crash before the
+ * commit leaves the rows unpublished, to be published (again) later — consumers dedupe by id.
+ */
+export class OutboxRelay {
+  private stopping = false;
+  private done?: Promise<void>;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly publisher: EventPublisher,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.done = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let published = 0;
+      try {
+        published = await this.relayOnce();
+      } catch (err) {
+        this.logger.warn('outbox round failed; retrying', { err: (err as Error).message });
+      }
+      // A full batch means more is waiting: go again at once.
+      if (published < BATCH) await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+    }
+  }
+
+  async relayOnce(): Promise<number> {
+    const knex = this.orm.em.getConnection().getKnex();
+    return knex.transaction(async (trx) => {
+      const { rows } = await trx.raw<{ rows: OutboxRow[] }>(
+        `select id, type, payload, occurred_at from outbox_events
+         where published_at is null order by occurred_at limit ? for update skip locked`,
+        [BATCH],
+      );
+      if (rows.length === 0) return 0;
+      const events: EventEnvelope[] = rows.map((row) => ({
+        id: row.id,
+        type: row.type,
+        occurredAt: new Date(row.occurred_at).toISOString(),
+        data: row.payload,
+      }));
+      await this.publisher.publish(events);
+      await trx.raw('update outbox_events set published_at = now() where id = any(?)', [
+        rows.map((r) => r.id),
+      ]);
+      this.logger.debug('outbox events published', { count: rows.length });
+      return rows.length;
+    });
+  }
+}

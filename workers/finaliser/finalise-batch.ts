@@ -1,0 +1,50 @@
+import Joi from 'joi';
+import type { Delivery } from '../../shared/consumer';
+import type { Orm } from '../../shared/db/orm';
+import type { EventEnvelope } from '../../shared/events';
+import type { HoldContext } from '../../shared/holds/hold-context';
+import type { Logger } from '../../shared/logger';
+import type { PaymentApproved } from '../../shared/orders/contracts';
+import { finalisePayments } from '../../shared/orders/finalise-payments';
+import { settleSale } from '../../shared/orders/settle-sale';
+
+const id = Joi.string().guid().required();
+const paymentApprovedSchema = Joi.object<PaymentApproved>({
+  orderId: id,
+  holdId: id,
+  sessionId: id,
+  userId: id,
+  seatIds: Joi.array().items(Joi.string().guid()).min(1).required(),
+  totalCents: Joi.number().integer().min(0).required(),
+  currency: Joi.string().length(3).required(),
+  method: Joi.string().required(),
+  cardLast4: Joi.string().length(4).allow(null).required(),
+  gatewayReference: Joi.string().required(),
+  requestedAt: Joi.number().integer().required(),
+});
+
+/** A message that does not carry a well-formed approved payment is poison: straight to the DLQ. */
+export function parsePaymentApproved(envelope: EventEnvelope): PaymentApproved {
+  const { value, error } = paymentApprovedSchema.validate(envelope.data);
+  if (error || typeof envelope.id !== 'string')
+    throw new Error(`invalid payment.approved: ${error?.message}`);
+  return value;
+}
+
+/** One batch: commit every sale in Postgres, then settle each in Redis, then (caller) ack. */
+export function finaliseBatch(orm: Orm, ctx: HoldContext, logger: Logger) {
+  return async (batch: Delivery<PaymentApproved>[]) => {
+    const outcomes = await finalisePayments(
+      orm,
+      batch.map((d) => ({ eventId: d.envelope.id, payment: d.body })),
+      logger,
+    );
+    await Promise.all(
+      batch.map(async ({ body }) => {
+        const outcome = outcomes.get(body.orderId);
+        if (outcome) await settleSale(ctx, body, outcome);
+      }),
+    );
+    logger.info('payments finalised', { count: batch.length });
+  };
+}

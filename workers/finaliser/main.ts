@@ -1,0 +1,4 @@
+import { startFromCommandLine } from '../runtime';
+import { finaliserWorker } from './worker';
+
+startFromCommandLine([finaliserWorker]);

@@ -1,0 +1,4 @@
+import { startFromCommandLine } from '../runtime';
+import { notifierWorker } from './worker';
+
+startFromCommandLine([notifierWorker]);

@@ -1,0 +1,53 @@
+import Joi from 'joi';
+import { EventConsumer } from '../../shared/consumer';
+import type { EventEnvelope } from '../../shared/events';
+import type { OrderCompleted } from '../../shared/orders/contracts';
+import { writeReceipt } from '../../shared/orders/write-receipt';
+import { openWorkerConnections } from '../connections';
+import type { WorkerKind } from '../runtime';
+
+export const NOTIFIER_QUEUE = 'notifier.order-completed';
+
+const orderCompletedSchema = Joi.object<OrderCompleted>({
+  orderId: Joi.string().guid().required(),
+  userId: Joi.string().guid().required(),
+  sessionId: Joi.string().guid().required(),
+  seatIds: Joi.array().items(Joi.string().guid()).min(1).required(),
+  totalCents: Joi.number().integer().required(),
+  currency: Joi.string().required(),
+  paidAt: Joi.string().isoDate().required(),
+});
+
+function parseOrderCompleted(envelope: EventEnvelope): OrderCompleted {
+  const { value, error } = orderCompletedSchema.validate(envelope.data);
+  if (error) throw new Error(`invalid order.completed: ${error.message}`);
+  return value;
+}
+
+/** RabbitMQ consumer of order.completed: stores the buyer's receipt. */
+export const notifierWorker: WorkerKind = {
+  name: 'notifier',
+  async start({ config, logger }) {
+    const connections = await openWorkerConnections(config, logger);
+    const consumer = new EventConsumer(connections.rabbit, logger, {
+      queue: NOTIFIER_QUEUE,
+      bindings: ['order.completed'],
+      batchSize: 20,
+      maxAttempts: 8,
+      retryBaseMs: 250,
+      parse: parseOrderCompleted,
+      handle: async (batch) => {
+        for (const { envelope, body } of batch)
+          await writeReceipt(connections.orm, envelope.id, body);
+      },
+    });
+    await consumer.start();
+    return {
+      healthChecks: connections.healthChecks,
+      stop: async () => {
+        await consumer.stop();
+        await connections.close();
+      },
+    };
+  },
+};

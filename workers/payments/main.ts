@@ -1,0 +1,4 @@
+import { startFromCommandLine } from '../runtime';
+import { paymentsWorker } from './worker';
+
+startFromCommandLine([paymentsWorker]);

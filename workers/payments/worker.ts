@@ -1,0 +1,32 @@
+import { Worker } from 'bullmq';
+import { bullConnection, QUEUES } from '../../shared/queues';
+import { EventPublisher } from '../../shared/rabbitmq';
+import { openWorkerConnections } from '../connections';
+import type { WorkerKind } from '../runtime';
+import { paymentProcessor } from './payment-processor';
+
+/** The BullMQ payment worker: charges through the method's strategy, publishes the outcome. */
+export const paymentsWorker: WorkerKind = {
+  name: 'payments',
+  async start({ config, logger }) {
+    const connections = await openWorkerConnections(config, logger);
+    const { ctx, orm, rabbit } = connections;
+    const publisher = new EventPublisher(rabbit, logger);
+    const worker = new Worker(
+      QUEUES.payments,
+      paymentProcessor({ ctx, orm, publish: (events) => publisher.publish(events) }, logger),
+      { connection: bullConnection(config), concurrency: 50 },
+    );
+    worker.on('failed', (job, err) =>
+      logger.error('payment job failed', { jobId: job?.id, err: err.message }),
+    );
+    worker.on('error', (err) => logger.error('worker error', { err: err.message }));
+    return {
+      healthChecks: connections.healthChecks,
+      stop: async () => {
+        await worker.close();
+        await connections.close();
+      },
+    };
+  },
+};
