@@ -24,7 +24,10 @@ export interface WorkerKind {
  */
 export async function runWorkerProcess(kinds: WorkerKind[]): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.logLevel, service: `worker:${kinds.map((k) => k.name).join('+')}` });
+  const logger = createLogger({
+    level: config.logLevel,
+    service: `worker:${kinds.map((k) => k.name).join('+')}`,
+  });
   const running = await Promise.all(
     kinds.map((kind) => kind.start({ config, logger: logger.child({ worker: kind.name }) })),
   );
@@ -36,12 +39,18 @@ export async function runWorkerProcess(kinds: WorkerKind[]): Promise<void> {
     };
     if (req.url === '/health/live') return answer(200, { status: 'ok' });
     if (req.url === '/health/ready') {
-      void checkHealth(checks).then((report) => answer(report.status === 'ready' ? 200 : 503, report));
+      void checkHealth(checks).then((report) =>
+        answer(report.status === 'ready' ? 200 : 503, report),
+      );
       return;
     }
-    answer(404, { error: { code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}.` } });
+    answer(404, {
+      error: { code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}.` },
+    });
   });
-  server.listen(config.metricsPort, () => logger.info('worker started', { port: config.metricsPort }));
+  server.listen(config.metricsPort, () =>
+    logger.info('worker started', { port: config.metricsPort }),
+  );
 
   stopGracefullyOnSignals(logger, async () => {
     server.close();

@@ -1,26 +1,29 @@
-import { EventPublisher, connectRabbit } from '../../shared/rabbitmq';
-import { createRedis } from '../../shared/redis';
+import { EventPublisher } from '../../shared/rabbitmq';
+import { openWorkerConnections } from '../connections';
 import type { WorkerKind } from '../runtime';
+import { OutboxRelay } from './outbox-relay';
 import { EventRelay } from './relay';
 
-/** Relays the events recorded in Redis to the `cine.events` exchange (§5). */
+/**
+ * Relays recorded events to the `cine.events` exchange (§5): those the hold scripts append to
+ * Redis streams, and those Postgres transactions write to the outbox.
+ */
 export const eventRelayWorker: WorkerKind = {
   name: 'event-relay',
   async start({ config, logger }) {
-    // A connection of its own: the relay blocks on XREADGROUP.
-    const redis = createRedis(config);
-    const rabbit = await connectRabbit(config.rabbitmqUrl, logger);
-    const relay = new EventRelay(redis, new EventPublisher(rabbit, logger), logger);
-    relay.start();
+    const connections = await openWorkerConnections(config, logger);
+    const publisher = new EventPublisher(connections.rabbit, logger);
+    // The stream relay blocks on XREADGROUP: nothing else here uses this Redis connection.
+    const relays = [
+      new EventRelay(connections.redis, publisher, logger),
+      new OutboxRelay(connections.orm, publisher, logger),
+    ];
+    for (const relay of relays) relay.start();
     return {
-      healthChecks: [
-        { name: 'redis', check: () => redis.ping() },
-        { name: 'rabbitmq', check: () => rabbit.createChannel().then((channel) => channel.close()) },
-      ],
+      healthChecks: connections.healthChecks,
       stop: async () => {
-        await relay.stop();
-        await rabbit.close();
-        await redis.quit();
+        await Promise.all(relays.map((relay) => relay.stop()));
+        await connections.close();
       },
     };
   },
