@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger';
 import type { Directory } from '../shared/catalogue/directory';
 import { createHoldContext } from '../shared/holds/hold-context';
 import type { CheckoutQueues } from '../shared/queues';
+import { renderMetrics } from '../shared/metrics';
 import { bullBoard } from './bull-board';
 import { IdempotencyStore } from './http/idempotency';
 import { buildOpenApiDocument } from './http/openapi';
@@ -85,6 +86,10 @@ export function createApp({
   app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
 
   app.use('/admin/queues', adminAuth(config.adminToken, { allowBasic: true }), bullBoard(queues));
+  app.get('/metrics', adminAuth(config.adminToken), async (_req, res) => {
+    const { contentType, body } = await renderMetrics();
+    res.type(contentType).send(body);
+  });
 
   const router = express.Router();
   mountRoutes(router, routes, {

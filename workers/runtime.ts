@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { loadConfigOrExit, type Config } from '../shared/config';
 import { checkHealth, type HealthCheck } from '../shared/health';
 import { createLogger, type Logger } from '../shared/logger';
+import { renderMetrics } from '../shared/metrics';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
 
 export interface RunningWorker {
@@ -38,6 +39,12 @@ export async function runWorkerProcess(kinds: WorkerKind[]): Promise<void> {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (req.url === '/health/live') return answer(200, { status: 'ok' });
+    if (req.url === '/metrics') {
+      void renderMetrics().then(({ contentType, body }) => {
+        res.writeHead(200, { 'content-type': contentType }).end(body);
+      });
+      return;
+    }
     if (req.url === '/health/ready') {
       void checkHealth(checks).then((report) =>
         answer(report.status === 'ready' ? 200 : 503, report),

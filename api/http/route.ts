@@ -89,13 +89,20 @@ export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): Requ
     const key = req.get('idempotency-key');
     const result =
       spec.idempotent && idempotency && key !== undefined
-        ? await idempotency.run(`${req.method} ${req.path}`, key, req.body, run)
+        ? await idempotency.run(idempotencyScope(spec, values.params), key, req.body, run)
         : await run();
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
 }
+
+/**
+ * What an Idempotency-Key is unique within: the declared route and its (validated, canonical)
+ * parameters, so that `/API/v1/holds/` and `/api/v1/holds` are one scope, as Express routes them.
+ */
+const idempotencyScope = (spec: RouteSpec, params: unknown) =>
+  `${spec.method} ${spec.path} ${JSON.stringify(params ?? {})}`;
 
 export function mountRoutes(
   router: Router,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { runWithLogContext, type Logger } from '../../shared/logger';
+import { httpRequestDuration } from '../../shared/metrics';
 
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -31,6 +32,14 @@ export function requestId(logger: Logger): RequestHandler {
       };
       if (res.statusCode >= 500) logger.error('request failed', line);
       else logger.info('request', line);
+      // The route template, not the path: one series per route, whatever the ids in it.
+      const route = req.route?.path
+        ? `${req.baseUrl}${req.route.path}`
+        : req.baseUrl || 'unmatched';
+      httpRequestDuration.observe(
+        { method: req.method, route, status: String(res.statusCode) },
+        durationMs / 1000,
+      );
     });
     next();
   };

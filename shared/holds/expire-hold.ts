@@ -1,3 +1,4 @@
+import { holdOutcomes } from '../metrics';
 import type { HoldContext } from './hold-context';
 import { eventsKey, holdKey } from './keys';
 import type { HoldExpiryJob } from '../queues';
@@ -20,7 +21,10 @@ export async function expireHold(ctx: HoldContext, job: HoldExpiryJob): Promise<
     [holdKey(job.sessionId, job.holdId), eventsKey(job.sessionId)],
     [job.holdId, 'expire', job.stage, job.expiresAt],
   );
-  if (status === 'OK') return { outcome: 'expired' };
+  if (status === 'OK') {
+    holdOutcomes.inc({ outcome: 'expired' });
+    return { outcome: 'expired' };
+  }
   if (status === 'NOT_DUE') return { outcome: 'not-due', expiresAt: Number(rest[0]) };
   if (status === 'STALE' && rest[0] === 'paying') return ensurePaymentQueued(ctx, job);
   return { outcome: 'nothing-to-do', reason: status.toLowerCase() };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalogue } from '../catalogue/catalogue';
 import type { Directory } from '../catalogue/directory';
 import { AppError } from '../errors';
+import { holdOutcomes } from '../metrics';
 import { scheduleExpiry } from '../queues';
 import { HOLD_RECORD_RETENTION_MS, secondsUntil, type HoldContext } from './hold-context';
 import { newHoldToken, hashHoldToken } from './hold-token';
@@ -36,6 +37,12 @@ export interface HoldSeatsDependencies {
   directory: Directory;
   catalogue: Catalogue;
 }
+
+const OUTCOME_OF_STATUS: Record<string, string> = {
+  OK: 'created',
+  SEAT_UNAVAILABLE: 'conflict',
+  HOLD_LIMIT: 'limit',
+};
 
 export const seatsNotFound = (seatIds: string[]) =>
   new AppError(404, 'SEAT_NOT_FOUND', 'Some seats do not exist.', { seatIds });
@@ -106,6 +113,7 @@ export async function holdSeats(
       ...seatIds,
     ],
   );
+  holdOutcomes.inc({ outcome: OUTCOME_OF_STATUS[status] ?? 'unknown' });
   if (status === 'SEAT_UNAVAILABLE') {
     throw new AppError(409, 'SEAT_UNAVAILABLE', 'Some seats are already held or sold.', {
       seatIds: rest.map(String),

@@ -1,4 +1,5 @@
 import { AppError } from '../errors';
+import { holdOutcomes } from '../metrics';
 import { authArgs, type HoldAuth, type HoldContext } from './hold-context';
 import { forbidden, holdNotFound, sessionOfHold } from './hold-records';
 import { eventsKey, holdKey } from './keys';
@@ -13,6 +14,7 @@ export async function releaseHold(ctx: HoldContext, holdId: string, auth: HoldAu
     [holdKey(sessionId, holdId), eventsKey(sessionId)],
     [holdId, 'release', ...authArgs(auth)],
   );
+  if (status === 'OK') holdOutcomes.inc({ outcome: 'released' });
   if (status === 'OK' || status === 'ALREADY_ENDED') return;
   if (status === 'NOT_FOUND') throw holdNotFound(holdId);
   if (status === 'FORBIDDEN') throw forbidden();

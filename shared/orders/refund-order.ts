@@ -6,6 +6,7 @@ import { AppError } from '../errors';
 import { eventIdFor } from '../events';
 import type { HoldContext } from '../holds/hold-context';
 import { eventsKey, seatKey } from '../holds/keys';
+import { paymentOutcomes } from '../metrics';
 import { paymentMethod } from '../payments/methods';
 import { orderNotFound } from './order-views';
 
@@ -67,5 +68,6 @@ export async function refundOrder(
     [eventsKey(sessionId), ...seatIds.map((id) => seatKey(sessionId, id))],
     [orderId, sessionId, ...seatIds],
   );
+  paymentOutcomes.inc({ outcome: 'refunded' });
   return { orderId, status: 'refunded', refundedAt: order.refundedAt!.toISOString() };
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/logger';
 import type { PaymentApproved } from '../../shared/orders/contracts';
 import { finalisePayments } from '../../shared/orders/finalise-payments';
 import { settleSale } from '../../shared/orders/settle-sale';
+import { paymentOutcomes, paymentToPaid } from '../../shared/metrics';
 
 const id = Joi.string().guid().required();
 const paymentApprovedSchema = Joi.object<PaymentApproved>({
@@ -45,6 +46,13 @@ export function finaliseBatch(orm: Orm, ctx: HoldContext, logger: Logger) {
         if (outcome) await settleSale(ctx, body, outcome);
       }),
     );
+    const now = Date.now();
+    for (const { body } of batch) {
+      const outcome = outcomes.get(body.orderId);
+      if (!outcome) continue;
+      paymentOutcomes.inc({ outcome });
+      if (outcome === 'paid') paymentToPaid.observe((now - body.requestedAt) / 1000);
+    }
     logger.info('payments finalised', { count: batch.length });
   };
 }

@@ -1,7 +1,8 @@
-import { Worker } from 'bullmq';
 import { createHoldContext } from '../../shared/holds/hold-context';
-import { bullConnection, createCheckoutQueues, QUEUES } from '../../shared/queues';
+import { watchQueueDepths } from '../../shared/metrics';
+import { createCheckoutQueues, QUEUES } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
+import { startBullWorker } from '../bullmq';
 import type { WorkerKind } from '../runtime';
 import { confirmationProcessor } from './confirmation-processor';
 import { expiryProcessor } from './expiry-processor';
@@ -9,7 +10,7 @@ import { expiryProcessor } from './expiry-processor';
 /**
  * BullMQ workers for the hold lifecycle: expiry cleanups and confirmations. Any number of copies
  * may run: BullMQ hands each job to one of them, and the scripts behind the processors make a
- * repeated job harmless.
+ * repeated job harmless. It also reports every checkout queue's depth.
  */
 export const holdsWorker: WorkerKind = {
   name: 'holds',
@@ -17,25 +18,15 @@ export const holdsWorker: WorkerKind = {
     const redis = createRedis(config);
     const queues = createCheckoutQueues(config);
     const ctx = createHoldContext(redis, config.holds, queues);
-    const connection = bullConnection(config);
     const workers = [
-      new Worker(QUEUES.holdExpiry, expiryProcessor(ctx, logger), { connection, concurrency: 50 }),
-      new Worker(QUEUES.holdConfirmation, confirmationProcessor(ctx, logger), {
-        connection,
-        concurrency: 50,
-      }),
+      startBullWorker(config, logger, QUEUES.holdExpiry, expiryProcessor(ctx, logger)),
+      startBullWorker(config, logger, QUEUES.holdConfirmation, confirmationProcessor(ctx, logger)),
     ];
-    for (const worker of workers) {
-      worker.on('failed', (job, err) =>
-        logger.error('job failed', { queue: worker.name, jobId: job?.id, err: err.message }),
-      );
-      worker.on('error', (err) =>
-        logger.error('worker error', { queue: worker.name, err: err.message }),
-      );
-    }
+    const stopWatching = watchQueueDepths(queues.all());
     return {
       healthChecks: [{ name: 'redis', check: () => redis.ping() }],
       stop: async () => {
+        stopWatching();
         // close() waits for the jobs in progress to finish before it resolves.
         await Promise.all(workers.map((w) => w.close()));
         await queues.close();

@@ -1,5 +1,6 @@
 import type { Job, Processor } from 'bullmq';
 import { runWithLogContext, type Logger } from '../../shared/logger';
+import { paymentOutcomes } from '../../shared/metrics';
 import { chargePayment, type ChargeDependencies } from '../../shared/payments/charge-payment';
 import type { PaymentJob } from '../../shared/queues';
 
@@ -13,6 +14,7 @@ export function paymentProcessor(deps: ChargeDependencies, logger: Logger): Proc
       { jobId: job.id ?? '', queue: job.queueName, orderId: job.data.orderId },
       async () => {
         const outcome = await chargePayment(deps, job.data);
+        if (outcome !== 'nothing-to-do') paymentOutcomes.inc({ outcome });
         logger.info('payment charged', { outcome, attempt: job.attemptsMade + 1 });
         return outcome;
       },

@@ -1,6 +1,6 @@
-import { Worker } from 'bullmq';
-import { bullConnection, QUEUES } from '../../shared/queues';
+import { QUEUES } from '../../shared/queues';
 import { EventPublisher } from '../../shared/rabbitmq';
+import { startBullWorker } from '../bullmq';
 import { openWorkerConnections } from '../connections';
 import type { WorkerKind } from '../runtime';
 import { paymentProcessor } from './payment-processor';
@@ -12,15 +12,12 @@ export const paymentsWorker: WorkerKind = {
     const connections = await openWorkerConnections(config, logger);
     const { ctx, orm, rabbit } = connections;
     const publisher = new EventPublisher(rabbit, logger);
-    const worker = new Worker(
+    const worker = startBullWorker(
+      config,
+      logger,
       QUEUES.payments,
       paymentProcessor({ ctx, orm, publish: (events) => publisher.publish(events) }, logger),
-      { connection: bullConnection(config), concurrency: 50 },
     );
-    worker.on('failed', (job, err) =>
-      logger.error('payment job failed', { jobId: job?.id, err: err.message }),
-    );
-    worker.on('error', (err) => logger.error('worker error', { err: err.message }));
     return {
       healthChecks: connections.healthChecks,
       stop: async () => {

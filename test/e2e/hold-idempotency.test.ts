@@ -1,0 +1,279 @@
+/**
+ * §6 idempotency of POST /api/v1/holds: a retry with the same Idempotency-Key returns the first
+ * answer and has one effect; the same key with another body is refused. Requests go to one real
+ * HTTP server, so concurrent retries are really concurrent.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTestApi, type TestApi } from '../support/api';
+
+interface Answer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  replayed: string | null;
+}
+
+let api: TestApi;
+let server: Server;
+let baseUrl: string;
+let sessionId: string;
+let seats: string[];
+let users: string[];
+/** Requests the server is working on right now, and the most it has seen at once since reset. */
+const inFlight = { now: 0, peak: 0 };
+
+async function call(
+  method: string,
+  path: string,
+  { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: text ? JSON.parse(text) : undefined,
+    replayed: res.headers.get('idempotent-replayed'),
+  };
+}
+
+const hold = (body: { userId: string; seatIds: string[] }, key?: string) =>
+  call('POST', '/api/v1/holds', { body, headers: key ? { 'Idempotency-Key': key } : {} });
+
+let nextSeat = 0;
+/** Seats no other test in this file has used. */
+const freshSeats = (n: number) => seats.slice(nextSeat, (nextSeat += n));
+let nextUser = 0;
+/** A user no other test has used, so HOLD_LIMIT never plays a part. */
+const freshUser = () => users[nextUser++]!;
+
+/** Every key of a pattern (SCAN). */
+async function scanKeys(pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await api.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** The effects a hold leaves: hold records in Redis and delayed expiry jobs in BullMQ. */
+async function effects() {
+  return {
+    holds: (await scanKeys(`hold:{${sessionId}}:*`)).length,
+    expiryJobs: await api.queues.expiry.getDelayedCount(),
+  };
+}
+
+const seatOwner = (seatId: string) => api.redis.get(`seat:{${sessionId}}:${seatId}`);
+
+beforeAll(async () => {
+  api = await startTestApi({ MAX_SEATS_PER_HOLD: '4' });
+  server = createServer(api.app);
+  server.on('request', (_req, res) => {
+    inFlight.now += 1;
+    inFlight.peak = Math.max(inFlight.peak, inFlight.now);
+    res.on('close', () => {
+      inFlight.now -= 1;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const run = randomUUID().slice(0, 8);
+  const signUps = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      call('POST', '/api/v1/users', {
+        body: { name: `Retrier ${i}`, email: `retrier-${run}-${i}@example.com` },
+      }),
+    ),
+  );
+  users = signUps.map((res) => {
+    expect(res.status).toBe(201);
+    return res.body.id;
+  });
+  const sessions = (await call('GET', '/api/v1/sessions')).body;
+  sessionId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
+  seats = (await call('GET', `/api/v1/sessions/${sessionId}`)).body.seats.map(
+    (s: { id: string }) => s.id,
+  );
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) =>
+    server.close((err) => (err ? reject(err) : resolve())),
+  );
+  await api.close();
+});
+
+describe('POST /api/v1/holds with an Idempotency-Key', () => {
+  it('when a request is retried with the same key and body, then the retry gets the same status and body, marked replayed, and there is one hold and one expiry job', async () => {
+    const key = randomUUID();
+    const body = { userId: freshUser(), seatIds: freshSeats(2) };
+    const before = await effects();
+
+    const first = await hold(body, key);
+    const retry = await hold(body, key);
+
+    expect(first.status).toBe(201);
+    expect(first.replayed).toBeNull();
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.body.holdToken).toBe(first.body.holdToken);
+    expect(retry.replayed).toBe('true');
+    expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
+    const jobs = await api.queues.expiry.getDelayed();
+    expect(jobs.filter((job) => job.data.holdId === first.body.holdId)).toHaveLength(1);
+    expect(await seatOwner(body.seatIds[0]!)).toBe(first.body.holdId);
+  });
+
+  it('when the body keys come in another order, then it is the same request and is replayed', async () => {
+    const key = randomUUID();
+    const userId = freshUser();
+    const seatIds = freshSeats(1);
+    const first = await hold({ userId, seatIds }, key);
+    const retry = await call('POST', '/api/v1/holds', {
+      body: { seatIds, userId },
+      headers: { 'Idempotency-Key': key },
+    });
+    expect(first.status).toBe(201);
+    expect(retry).toEqual({ ...first, replayed: 'true' });
+  });
+
+  it('when the same key comes with a different body, then it answers 422 IDEMPOTENCY_KEY_REUSED and holds nothing new', async () => {
+    const key = randomUUID();
+    const userId = freshUser();
+    const first = await hold({ userId, seatIds: freshSeats(1) }, key);
+    expect(first.status).toBe(201);
+    const before = await effects();
+
+    const otherSeats = freshSeats(2);
+    const reused = await hold({ userId, seatIds: otherSeats }, key);
+
+    expect(reused.status).toBe(422);
+    expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(reused.replayed).toBeNull();
+    expect(await effects()).toEqual(before);
+    expect(await seatOwner(otherSeats[0]!)).toBeNull();
+    expect(await seatOwner(otherSeats[1]!)).toBeNull();
+  });
+
+  it('when two requests with the same key arrive at the same time, then both get the same answer and exactly one hold exists', async () => {
+    const key = randomUUID();
+    const body = { userId: freshUser(), seatIds: freshSeats(2) };
+    const before = await effects();
+
+    inFlight.peak = 0;
+    const answers = await Promise.all([hold(body, key), hold(body, key), hold(body, key)]);
+
+    expect(inFlight.peak).toBeGreaterThan(1);
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
+    expect(answers[1]!.body).toEqual(answers[0]!.body);
+    expect(answers[2]!.body).toEqual(answers[0]!.body);
+    // One of them ran; the others waited for its answer and replayed it.
+    expect(answers.filter((a) => a.replayed === null)).toHaveLength(1);
+    expect(answers.filter((a) => a.replayed === 'true')).toHaveLength(2);
+    expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
+    expect(await seatOwner(body.seatIds[0]!)).toBe(answers[0]!.body.holdId);
+    expect(await seatOwner(body.seatIds[1]!)).toBe(answers[0]!.body.holdId);
+  });
+
+  it('when two requests with the same key but different bodies arrive at the same time, then one is served, the other gets 422, and only the served one holds', async () => {
+    const key = randomUUID();
+    const userId = freshUser();
+    const [seatsA, seatsB] = [freshSeats(1), freshSeats(1)];
+    const before = await effects();
+
+    const answers = await Promise.all([
+      hold({ userId, seatIds: seatsA }, key),
+      hold({ userId, seatIds: seatsB }, key),
+    ]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 422]);
+    const served = answers.find((a) => a.status === 201)!;
+    const refused = answers.find((a) => a.status === 422)!;
+    expect(refused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
+    const refusedSeat = served.body.seatIds[0] === seatsA[0] ? seatsB[0]! : seatsA[0]!;
+    expect(await seatOwner(refusedSeat)).toBeNull();
+    expect(await seatOwner(served.body.seatIds[0])).toBe(served.body.holdId);
+  });
+
+  it('when the first answer was 409 (seat taken), then a retry replays that 409 even after the seat frees', async () => {
+    const [seat] = freshSeats(1);
+    const holder = (await hold({ userId: freshUser(), seatIds: [seat!] })).body;
+    expect(holder.holdId).toBeDefined();
+    const key = randomUUID();
+    const body = { userId: freshUser(), seatIds: [seat!] };
+
+    const first = await hold(body, key);
+    expect(first.status).toBe(409);
+    expect(first.body.error).toMatchObject({ code: 'SEAT_UNAVAILABLE', seatIds: [seat] });
+
+    const released = await call('DELETE', `/api/v1/holds/${holder.holdId}`, {
+      headers: { 'X-Hold-Token': holder.holdToken },
+    });
+    expect(released.status).toBe(204);
+    expect(await seatOwner(seat!)).toBeNull();
+
+    const retry = await hold(body, key);
+    expect(retry).toEqual({ ...first, replayed: 'true' });
+    expect(await seatOwner(seat!)).toBeNull();
+    // The seat really is free: the same request under a new key takes it.
+    const fresh = await hold(body, randomUUID());
+    expect(fresh.status).toBe(201);
+  });
+
+  it('when an answer is stored for replay, then Redis does not hold its hold token (or the key) in clear text', async () => {
+    const key = `retry-me-${randomUUID()}`;
+    const created = await hold({ userId: freshUser(), seatIds: freshSeats(1) }, key);
+    expect(created.status).toBe(201);
+
+    const idemKeys = await scanKeys('idem:*');
+    expect(idemKeys.length).toBeGreaterThan(0);
+    const stored = (await Promise.all(idemKeys.map((k) => api.redis.get(k)))).join('\n');
+    for (const k of idemKeys) expect(k).not.toContain(key);
+    expect(stored).not.toContain(created.body.holdToken);
+    expect(stored).not.toContain(Buffer.from(created.body.holdToken).toString('base64'));
+    expect(stored).not.toContain(key);
+    // …and yet the replay still shows it to the client that holds the key.
+    const retry = await hold({ userId: created.body.userId, seatIds: created.body.seatIds }, key);
+    expect(retry.body.holdToken).toBe(created.body.holdToken);
+  });
+
+  it('when requests use different keys, then each is handled on its own: two holds, or a real 409, never a replay', async () => {
+    const userId = freshUser();
+    const a = await hold({ userId, seatIds: freshSeats(1) }, randomUUID());
+    const b = await hold({ userId, seatIds: freshSeats(1) }, randomUUID());
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.body.holdId).not.toBe(a.body.holdId);
+    expect(b.replayed).toBeNull();
+
+    const sameBody = { userId: freshUser(), seatIds: freshSeats(1) };
+    const first = await hold(sameBody, randomUUID());
+    const second = await hold(sameBody, randomUUID());
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('SEAT_UNAVAILABLE');
+    expect(second.replayed).toBeNull();
+  });
+
+  it('when requests carry no Idempotency-Key, then they are not deduplicated', async () => {
+    const body = { userId: freshUser(), seatIds: freshSeats(1) };
+    const before = await effects();
+    const first = await hold(body);
+    const second = await hold(body);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(409);
+    expect(second.body.error).toMatchObject({ code: 'SEAT_UNAVAILABLE', seatIds: body.seatIds });
+    expect(second.replayed).toBeNull();
+    expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
+  });
+});

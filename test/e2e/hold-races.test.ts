@@ -1,0 +1,292 @@
+/**
+ * §6 races, proven with real concurrent HTTP requests: one HTTP server for the app, and every
+ * request of a race fired at once over its own connection (Node's fetch, Promise.all). Each
+ * race is then checked against Redis itself, with exact counts.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTestApi, type TestApi } from '../support/api';
+
+interface Answer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+let api: TestApi;
+let server: Server;
+let baseUrl: string;
+let sessionId: string;
+let seats: string[];
+/** 500 users signed up for this file, so the per-user HOLD_LIMIT never plays a part. */
+let users: string[];
+/** Requests the server is working on right now, and the most it has seen at once since reset. */
+const inFlight = { now: 0, peak: 0 };
+
+async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const hold = (userId: string, seatIds: string[]) =>
+  call('POST', '/api/v1/holds', { userId, seatIds });
+
+/** Every key of a pattern, without KEYS (SCAN, as one would in production). */
+async function scanKeys(pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await api.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * What Redis says is held in the session: seat → hold id (seat keys whose value is a hold id),
+ * and hold id → its record. Fails if a held seat points to a hold whose record does not list it,
+ * or a live hold lists a seat that does not point back to it.
+ */
+async function heldInRedis() {
+  const prefix = `seat:{${sessionId}}:`;
+  const seatKeys = await scanKeys(`${prefix}*`);
+  const owners = seatKeys.length > 0 ? await api.redis.mget(seatKeys) : [];
+  const seatToHold = new Map<string, string>();
+  seatKeys.forEach((key, i) => {
+    const owner = owners[i];
+    if (owner && UUID.test(owner)) seatToHold.set(key.slice(prefix.length), owner);
+  });
+
+  const holdPrefix = `hold:{${sessionId}}:`;
+  const holds = new Map<string, Record<string, string>>();
+  for (const key of await scanKeys(`${holdPrefix}*`)) {
+    holds.set(key.slice(holdPrefix.length), await api.redis.hgetall(key));
+  }
+
+  for (const [seatId, holdId] of seatToHold) {
+    const record = holds.get(holdId);
+    expect({ seatId, holdId, listed: record?.seatIds?.split(',').includes(seatId) }).toEqual({
+      seatId,
+      holdId,
+      listed: true,
+    });
+  }
+  for (const [holdId, record] of holds) {
+    if (record.stage !== 'held' && record.stage !== 'confirmed') continue;
+    for (const seatId of (record.seatIds ?? '').split(',')) {
+      expect({ holdId, seatId, owner: seatToHold.get(seatId) }).toEqual({
+        holdId,
+        seatId,
+        owner: holdId,
+      });
+    }
+  }
+  return { seatToHold, holds };
+}
+
+/** Each test starts from a session where nothing is held (the previous race's holds removed). */
+async function clearHolds() {
+  const keys = [
+    ...(await scanKeys(`seat:{${sessionId}}:*`)),
+    ...(await scanKeys(`hold:{${sessionId}}:*`)),
+    ...(await scanKeys(`user-seats:{${sessionId}}:*`)),
+  ];
+  if (keys.length > 0) await api.redis.del(...keys);
+}
+
+const byStatus = (answers: Answer[], status: number) => answers.filter((a) => a.status === status);
+
+beforeAll(async () => {
+  api = await startTestApi({ MAX_SEATS_PER_HOLD: '4' });
+  server = createServer(api.app);
+  server.on('request', (_req, res) => {
+    inFlight.now += 1;
+    inFlight.peak = Math.max(inFlight.peak, inFlight.now);
+    res.on('close', () => {
+      inFlight.now -= 1;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const sessions = (await call('GET', '/api/v1/sessions')).body;
+  sessionId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
+  seats = (await call('GET', `/api/v1/sessions/${sessionId}`)).body.seats.map(
+    (s: { id: string }) => s.id,
+  );
+  expect(seats).toHaveLength(200);
+
+  const run = randomBytes(4).toString('hex');
+  users = [];
+  for (let batch = 0; batch < 5; batch += 1) {
+    const created = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        call('POST', '/api/v1/users', {
+          name: `Racer ${batch * 100 + i}`,
+          email: `racer-${run}-${batch * 100 + i}@example.com`,
+        }),
+      ),
+    );
+    for (const res of created) {
+      expect(res.status).toBe(201);
+      users.push(res.body.id);
+    }
+  }
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) =>
+    server.close((err) => (err ? reject(err) : resolve())),
+  );
+  await api.close();
+});
+
+beforeEach(async () => {
+  await clearHolds();
+  const { seatToHold, holds } = await heldInRedis();
+  expect([seatToHold.size, holds.size]).toEqual([0, 0]);
+  inFlight.peak = 0;
+});
+
+describe('two users on one seat at once', () => {
+  it('when they click the same seat in the same instant, then exactly one holds it and the other gets 409 SEAT_UNAVAILABLE', async () => {
+    const rounds = 20;
+    let overlapped = 0;
+    for (let round = 0; round < rounds; round += 1) {
+      const seat = seats[round]!;
+      const [a, b] = [users[2 * round]!, users[2 * round + 1]!];
+      inFlight.peak = 0;
+      const answers = await Promise.all([hold(a, [seat]), hold(b, [seat])]);
+      if (inFlight.peak === 2) overlapped += 1;
+
+      expect(answers.map((x) => x.status).sort()).toEqual([201, 409]);
+      const [winner] = byStatus(answers, 201);
+      const [loser] = byStatus(answers, 409);
+      expect(loser!.body.error).toMatchObject({ code: 'SEAT_UNAVAILABLE', seatIds: [seat] });
+      expect(await api.redis.get(`seat:{${sessionId}}:${seat}`)).toBe(winner!.body.holdId);
+    }
+    // The race was real: the server had both requests of a round in hand at once.
+    expect(overlapped).toBeGreaterThan(0);
+    const { seatToHold, holds } = await heldInRedis();
+    expect(seatToHold.size).toBe(rounds);
+    expect(holds.size).toBe(rounds);
+  });
+});
+
+describe('crossed seat orders at once', () => {
+  it('when one user asks for seats {1,3} and another for {3,1} at the same time, then every round ends with exactly one hold: never none (no deadlock), never two', async () => {
+    const rounds = 50;
+    let overlapped = 0;
+    for (let round = 0; round < rounds; round += 1) {
+      // Seats "1" and "3" of a fresh stretch of four, so no round sees another's holds.
+      const [one, three] = [seats[4 * round]!, seats[4 * round + 2]!];
+      inFlight.peak = 0;
+      const answers = await Promise.all([
+        hold(users[2 * round]!, [one, three]),
+        hold(users[2 * round + 1]!, [three, one]),
+      ]);
+
+      if (inFlight.peak === 2) overlapped += 1;
+      const winners = byStatus(answers, 201);
+      const losers = byStatus(answers, 409);
+      expect({ round, winners: winners.length, losers: losers.length }).toEqual({
+        round,
+        winners: 1,
+        losers: 1,
+      });
+      expect(losers[0]!.body.error.code).toBe('SEAT_UNAVAILABLE');
+      expect([...losers[0]!.body.error.seatIds].sort()).toEqual([one, three].sort());
+      const owners = await api.redis.mget(
+        `seat:{${sessionId}}:${one}`,
+        `seat:{${sessionId}}:${three}`,
+      );
+      expect(owners).toEqual([winners[0]!.body.holdId, winners[0]!.body.holdId]);
+    }
+    expect(overlapped).toBeGreaterThan(0);
+    const { seatToHold, holds } = await heldInRedis();
+    expect(holds.size).toBe(rounds);
+    expect(seatToHold.size).toBe(2 * rounds);
+    // The seats between each pair ("2" and "4") were never touched.
+    for (let round = 0; round < rounds; round += 1) {
+      expect(seatToHold.has(seats[4 * round + 1]!)).toBe(false);
+      expect(seatToHold.has(seats[4 * round + 3]!)).toBe(false);
+    }
+  });
+});
+
+describe('500 requests on one seat', () => {
+  it('when 500 different users click one seat at once, then exactly one gets 201 and 499 get 409 naming it, and Redis holds one seat for one hold', async () => {
+    const seat = seats[100]!;
+    const answers = await Promise.all(users.slice(0, 500).map((userId) => hold(userId, [seat])));
+    expect(inFlight.peak).toBeGreaterThanOrEqual(10);
+
+    const winners = byStatus(answers, 201);
+    const losers = byStatus(answers, 409);
+    expect([winners.length, losers.length]).toEqual([1, 499]);
+    for (const loser of losers) {
+      expect(loser.body.error).toMatchObject({ code: 'SEAT_UNAVAILABLE', seatIds: [seat] });
+    }
+
+    const { seatToHold, holds } = await heldInRedis();
+    expect(seatToHold.size).toBe(1);
+    expect(holds.size).toBe(1);
+    expect(seatToHold.get(seat)).toBe(winners[0]!.body.holdId);
+    expect(holds.get(winners[0]!.body.holdId)).toMatchObject({
+      userId: winners[0]!.body.userId,
+      seatIds: seat,
+      stage: 'held',
+    });
+    // Only the winner holds anything: no loser was charged a seat against its HOLD_LIMIT.
+    const userSets = await scanKeys(`user-seats:{${sessionId}}:*`);
+    expect(userSets).toEqual([`user-seats:{${sessionId}}:${winners[0]!.body.userId}`]);
+  });
+});
+
+describe('100 users on 20 seat pairs', () => {
+  it('when 5 users race for each of 20 pairs at once, then exactly 20 holds and 40 held seats exist, and every 409 names the contested seats', async () => {
+    const pairs = Array.from({ length: 20 }, (_, p) => [
+      seats[150 + 2 * p]!,
+      seats[150 + 2 * p + 1]!,
+    ]);
+    const requests = users.slice(0, 100).map((userId, u) => {
+      const pair = pairs[u % 20]!;
+      // Half the users name the pair in the other order.
+      return { userId, pair, seatIds: u % 2 === 0 ? pair : [...pair].reverse() };
+    });
+    const answers = await Promise.all(requests.map((r) => hold(r.userId, r.seatIds)));
+    expect(inFlight.peak).toBeGreaterThanOrEqual(10);
+
+    expect(byStatus(answers, 201)).toHaveLength(20);
+    expect(byStatus(answers, 409)).toHaveLength(80);
+    const winnersPerPair = new Map<string, number>();
+    answers.forEach((answer, i) => {
+      const { pair, seatIds } = requests[i]!;
+      if (answer.status === 201) {
+        expect(answer.body.seatIds).toEqual(seatIds);
+        winnersPerPair.set(pair[0]!, (winnersPerPair.get(pair[0]!) ?? 0) + 1);
+      } else {
+        expect(answer.body.error.code).toBe('SEAT_UNAVAILABLE');
+        expect([...answer.body.error.seatIds].sort()).toEqual([...pair].sort());
+      }
+    });
+    expect([...winnersPerPair.values()]).toEqual(Array(20).fill(1));
+
+    const { seatToHold, holds } = await heldInRedis();
+    expect(holds.size).toBe(20);
+    expect(seatToHold.size).toBe(40);
+    for (const pair of pairs) {
+      expect(seatToHold.get(pair[0]!)).toBeDefined();
+      expect(seatToHold.get(pair[0]!)).toBe(seatToHold.get(pair[1]!));
+    }
+  });
+});
