@@ -1,5 +1,4 @@
 import Joi from 'joi';
-import type { Catalogue } from '../../shared/catalogue/catalogue';
 import { confirmIntent } from '../../shared/holds/confirm-intent';
 import { holdOfSeat } from '../../shared/holds/hold-records';
 import { holdSeats, seatsNotFound } from '../../shared/holds/hold-seats';

@@ -13,7 +13,14 @@ const CLAIM_IDLE_MS = 15_000;
 const CLAIM_EVERY_MS = 5_000;
 const RETRY_DELAY_MS = 500;
 
-type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][];
+export interface EventRelayOptions {
+  /** How long an entry read by another relay may stay unacknowledged before it is taken over. */
+  claimIdleMs?: number;
+  /** How often a relay looks for such entries. */
+  claimEveryMs?: number;
+}
+
+type StreamReply = [stream: string, entries: [id: string, fields: string[] | null][]][];
 
 const toFields = (flat: string[]) => {
   const fields: Record<string, string> = {};
@@ -33,13 +40,20 @@ export class EventRelay {
   private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly knownStreams = new Set<string>();
   private lastClaimAt = 0;
+  private retryOwnPending = false;
   private done?: Promise<void>;
+  private readonly claimIdleMs: number;
+  private readonly claimEveryMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly publisher: EventPublisher,
     private readonly logger: Logger,
-  ) {}
+    { claimIdleMs = CLAIM_IDLE_MS, claimEveryMs = CLAIM_EVERY_MS }: EventRelayOptions = {},
+  ) {
+    this.claimIdleMs = claimIdleMs;
+    this.claimEveryMs = claimEveryMs;
+  }
 
   start(): void {
     this.done = this.loop();
@@ -56,13 +70,19 @@ export class EventRelay {
       try {
         await this.relayOnce();
       } catch (err) {
+        // Entries read but not acknowledged (their publish failed) stay pending under this
+        // consumer, where '>' never returns them: the next round retries them first.
+        this.retryOwnPending = true;
         this.logger.warn('relay round failed; retrying', { err: (err as Error).message });
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
       }
     }
   }
 
-  /** One round: claim abandoned entries now and then, then read new ones (blocking up to 1 s). */
+  /**
+   * One round: after a failed round, its own unacknowledged entries first (in order, before any
+   * newer one); abandoned entries of other relays now and then; then new ones (blocking up to 1 s).
+   */
   async relayOnce(): Promise<number> {
     const streams = await this.streams();
     if (streams.length === 0) {
@@ -70,13 +90,25 @@ export class EventRelay {
       return 0;
     }
     let relayed = 0;
-    if (Date.now() - this.lastClaimAt >= CLAIM_EVERY_MS) {
+    if (this.retryOwnPending) {
+      relayed += await this.relayOwnPending(streams);
+      this.retryOwnPending = false;
+    }
+    if (Date.now() - this.lastClaimAt >= this.claimEveryMs) {
       this.lastClaimAt = Date.now();
       for (const stream of streams) relayed += await this.relayAbandoned(stream);
     }
     const reply = (await this.redis.xreadgroup(
-      'GROUP', GROUP, this.consumer, 'COUNT', BATCH, 'BLOCK', BLOCK_MS,
-      'STREAMS', ...streams, ...streams.map(() => '>'),
+      'GROUP',
+      GROUP,
+      this.consumer,
+      'COUNT',
+      BATCH,
+      'BLOCK',
+      BLOCK_MS,
+      'STREAMS',
+      ...streams,
+      ...streams.map(() => '>'),
     )) as StreamReply | null;
     for (const [stream, entries] of reply ?? []) relayed += await this.relay(stream, entries);
     return relayed;
@@ -99,18 +131,56 @@ export class EventRelay {
 
   private async relayAbandoned(stream: string): Promise<number> {
     const [, entries] = (await this.redis.xautoclaim(
-      stream, GROUP, this.consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', BATCH,
-    )) as [string, [string, string[]][]];
-    const live = entries.filter(([, fields]) => fields !== null);
-    return live.length > 0 ? this.relay(stream, live) : 0;
+      stream,
+      GROUP,
+      this.consumer,
+      this.claimIdleMs,
+      '0-0',
+      'COUNT',
+      BATCH,
+    )) as [string, [string, string[] | null][]];
+    return this.relay(stream, entries);
   }
 
-  private async relay(stream: string, entries: [string, string[]][]): Promise<number> {
+  /** This consumer's pending entries (id '0' instead of '>'), oldest first, until none is left. */
+  private async relayOwnPending(streams: string[]): Promise<number> {
+    let relayed = 0;
+    for (;;) {
+      const reply = (await this.redis.xreadgroup(
+        'GROUP',
+        GROUP,
+        this.consumer,
+        'COUNT',
+        BATCH,
+        'STREAMS',
+        ...streams,
+        ...streams.map(() => '0'),
+      )) as StreamReply | null;
+      let read = 0;
+      for (const [stream, entries] of reply ?? []) {
+        read += entries.length;
+        relayed += await this.relay(stream, entries);
+      }
+      if (read === 0) return relayed;
+    }
+  }
+
+  /**
+   * Publishes entries, then acknowledges and deletes them. An entry deleted while it was pending
+   * comes back without fields: there is nothing to publish, but it is acknowledged all the same.
+   */
+  private async relay(stream: string, entries: [string, string[] | null][]): Promise<number> {
     if (entries.length === 0) return 0;
-    const events: EventEnvelope[] = entries.map(([id, flat]) => envelopeFromStreamEntry(stream, id, toFields(flat)));
+    const events: EventEnvelope[] = entries
+      .filter((entry): entry is [string, string[]] => entry[1] !== null)
+      .map(([id, flat]) => envelopeFromStreamEntry(stream, id, toFields(flat)));
     await this.publisher.publish(events);
     const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(stream, GROUP, ...ids).xdel(stream, ...ids).exec();
+    await this.redis
+      .multi()
+      .xack(stream, GROUP, ...ids)
+      .xdel(stream, ...ids)
+      .exec();
     this.logger.debug('events relayed', { stream, count: ids.length });
     return ids.length;
   }
