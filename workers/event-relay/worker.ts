@@ -1,3 +1,5 @@
+import { EVENT_STREAMS_KEY } from '../../shared/holds/keys';
+import { beforeScrape, outboxBacklog } from '../../shared/metrics';
 import { EventPublisher } from '../../shared/rabbitmq';
 import { openWorkerConnections } from '../connections';
 import type { WorkerKind } from '../runtime';
@@ -19,9 +21,19 @@ export const eventRelayWorker: WorkerKind = {
       new OutboxRelay(connections.orm, publisher, logger),
     ];
     for (const relay of relays) relay.start();
+    const stopWatching = beforeScrape(async () => {
+      const [{ count }] = await connections.orm.em
+        .getConnection()
+        .execute('select count(*)::int as count from outbox_events where published_at is null');
+      outboxBacklog.set({ source: 'postgres' }, count);
+      const streams = await connections.ctx.redis.smembers(EVENT_STREAMS_KEY);
+      const lengths = await Promise.all(streams.map((stream) => connections.ctx.redis.xlen(stream)));
+      outboxBacklog.set({ source: 'redis' }, lengths.reduce((a, b) => a + b, 0));
+    });
     return {
       healthChecks: connections.healthChecks,
       stop: async () => {
+        stopWatching();
         await Promise.all(relays.map((relay) => relay.stop()));
         await connections.close();
       },
