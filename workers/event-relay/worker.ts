@@ -22,13 +22,20 @@ export const eventRelayWorker: WorkerKind = {
     ];
     for (const relay of relays) relay.start();
     const stopWatching = beforeScrape(async () => {
-      const [{ count }] = await connections.orm.em
+      const [row] = await connections.orm.em
         .getConnection()
-        .execute('select count(*)::int as count from outbox_events where published_at is null');
-      outboxBacklog.set({ source: 'postgres' }, count);
+        .execute<{ count: number }[]>(
+          'select count(*)::int as count from outbox_events where published_at is null',
+        );
+      outboxBacklog.set({ source: 'postgres' }, row?.count ?? 0);
       const streams = await connections.ctx.redis.smembers(EVENT_STREAMS_KEY);
-      const lengths = await Promise.all(streams.map((stream) => connections.ctx.redis.xlen(stream)));
-      outboxBacklog.set({ source: 'redis' }, lengths.reduce((a, b) => a + b, 0));
+      const lengths = await Promise.all(
+        streams.map((stream) => connections.ctx.redis.xlen(stream)),
+      );
+      outboxBacklog.set(
+        { source: 'redis' },
+        lengths.reduce((a, b) => a + b, 0),
+      );
     });
     return {
       healthChecks: connections.healthChecks,
