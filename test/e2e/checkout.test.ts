@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { Order, Payment, Ticket } from '../../shared/db/entities';
+import { Order, OutboxEvent, Payment, Ticket } from '../../shared/db/entities';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { finaliserWorker } from '../../workers/finaliser/worker';
 import { holdsWorker } from '../../workers/holds/worker';
@@ -137,9 +137,13 @@ describe('checkout', () => {
         what: 'order.completed',
       },
     );
-    expect(
-      spy.ofType('payment.approved').filter((e) => e.data.orderId === order.orderId),
-    ).toHaveLength(1);
+    // Once the outbox is drained, every event of the sale has been published exactly once.
+    await waitFor(async () => (await em.fork().count(OutboxEvent, { publishedAt: null })) === 0, {
+      what: 'outbox drained',
+    });
+    for (const type of ['payment.approved', 'order.completed']) {
+      expect(spy.ofType(type).filter((e) => e.data.orderId === order.orderId)).toHaveLength(1);
+    }
   });
 
   it('when the card is declined, then the order is declined, the hold is confirmed again, and a retry with pix is paid', async () => {

@@ -67,9 +67,8 @@ export class OutboxRelay {
         data: row.payload,
       }));
       await this.publisher.publish(events);
-      await trx.raw('update outbox_events set published_at = now() where id = any(?)', [
-        rows.map((r) => r.id),
-      ]);
+      const ids = rows.map((r) => r.id);
+      await trx('outbox_events').whereIn('id', ids).update({ published_at: trx.fn.now() });
       this.logger.debug('outbox events published', { count: rows.length });
       return rows.length;
     });
