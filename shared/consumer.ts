@@ -21,7 +21,10 @@ export interface ConsumerOptions<T> {
   retryBaseMs: number;
   /** Turns an envelope into the handler's input; a throw marks the message poison (→ DLQ). */
   parse: (envelope: EventEnvelope) => T;
-  /** Handles a batch; a throw sends every message of it to retry. */
+  /**
+   * Handles a batch. After a throw each message of a multi-message batch is handled again on its
+   * own, and only those that still throw go to retry (so the handler must be idempotent).
+   */
   handle: (batch: Delivery<T>[]) => Promise<void>;
 }
 
@@ -132,21 +135,78 @@ export class EventConsumer<T> {
     try {
       for (const msg of poison)
         this.republish(channel, deadLetterQueue(this.options.queue), msg, 'unparseable');
-      if (deliveries.length > 0) {
-        await runWithLogContext(
-          { queue: this.options.queue, messageIds: deliveries.map((d) => d.envelope.id).join(',') },
-          () => this.options.handle(deliveries),
-        );
-      }
+      const failed =
+        deliveries.length > 0
+          ? await runWithLogContext(
+              {
+                queue: this.options.queue,
+                messageIds: deliveries.map((d) => d.envelope.id).join(','),
+              },
+              () => this.handleIsolatingFailures(deliveries, good),
+            )
+          : [];
+      for (const { msg, err } of failed) this.scheduleRetry(channel, msg, err);
       await channel.waitForConfirms();
       for (const msg of messages) channel.ack(msg);
     } catch (err) {
-      this.logger.warn('batch failed; retrying its messages', {
+      // Publishing the retries or acknowledging failed (the channel is closing, most likely).
+      this.logger.warn('could not settle the batch with the broker; retrying its messages', {
         queue: this.options.queue,
         count: good.length,
         err: (err as Error).message,
       });
       await this.retry(channel, good, poison, err as Error);
+    }
+  }
+
+  /**
+   * Handles the batch; if it fails and holds more than one message, handles each alone, so one
+   * message that keeps failing (a bad reference, a bug) is retried and dead-lettered by itself
+   * instead of dragging the good messages of its batch along, attempt after attempt (they would
+   * come back from the retry queue together, fail together, and reach the DLQ together).
+   * Returns the messages that failed, with their errors.
+   */
+  private async handleIsolatingFailures(
+    deliveries: Delivery<T>[],
+    messages: ConsumeMessage[],
+  ): Promise<{ msg: ConsumeMessage; err: Error }[]> {
+    try {
+      await this.options.handle(deliveries);
+      return [];
+    } catch (err) {
+      if (deliveries.length === 1) return [{ msg: messages[0]!, err: err as Error }];
+      this.logger.warn('batch failed; handling its messages one by one', {
+        queue: this.options.queue,
+        count: deliveries.length,
+        err: (err as Error).message,
+      });
+    }
+    const failed: { msg: ConsumeMessage; err: Error }[] = [];
+    for (const [i, delivery] of deliveries.entries()) {
+      try {
+        await this.options.handle([delivery]);
+      } catch (err) {
+        failed.push({ msg: messages[i]!, err: err as Error });
+      }
+    }
+    if (failed.length > 0) {
+      this.logger.warn('messages failed; retrying them', {
+        queue: this.options.queue,
+        count: failed.length,
+        err: failed[0]!.err.message,
+      });
+    }
+    return failed;
+  }
+
+  /** Sends a failed message to the retry queue with its backoff, or to the DLQ after the last attempt. */
+  private scheduleRetry(channel: ConfirmChannel, msg: ConsumeMessage, err: Error): void {
+    const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
+    if (attempts >= this.options.maxAttempts) {
+      this.republish(channel, deadLetterQueue(this.options.queue), msg, err.message, attempts);
+    } else {
+      const delay = Math.min(this.options.retryBaseMs * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS);
+      this.republish(channel, retryQueue(this.options.queue), msg, err.message, attempts, delay);
     }
   }
 
@@ -157,25 +217,7 @@ export class EventConsumer<T> {
     err: Error,
   ) {
     try {
-      for (const msg of good) {
-        const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
-        if (attempts >= this.options.maxAttempts) {
-          this.republish(channel, deadLetterQueue(this.options.queue), msg, err.message, attempts);
-        } else {
-          const delay = Math.min(
-            this.options.retryBaseMs * 2 ** (attempts - 1),
-            MAX_RETRY_DELAY_MS,
-          );
-          this.republish(
-            channel,
-            retryQueue(this.options.queue),
-            msg,
-            err.message,
-            attempts,
-            delay,
-          );
-        }
-      }
+      for (const msg of good) this.scheduleRetry(channel, msg, err);
       await channel.waitForConfirms();
       for (const msg of [...good, ...poison]) channel.ack(msg);
     } catch (publishErr) {

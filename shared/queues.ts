@@ -91,6 +91,23 @@ export function createCheckoutQueues(config: Config): CheckoutQueues {
   };
 }
 
+/**
+ * Moves a hold's cleanup for a stage to a new expiry: used when a declined payment gives a hold
+ * back its confirmed clock. The stage's job may still be waiting (then it is re-dated) or may
+ * have run already, finding the hold paying (then it is replaced): either way one job remains,
+ * due at the new expiry and carrying it, so the cleanup script accepts it.
+ */
+export async function rescheduleExpiry(queues: Pick<CheckoutQueues, 'expiry'>, job: HoldExpiryJob) {
+  const existing = await queues.expiry.getJob(expiryJobId(job.holdId, job.stage));
+  if (existing && (await existing.isDelayed())) {
+    await existing.updateData(job);
+    await existing.changeDelay(Math.max(job.expiresAt - Date.now(), 0));
+    return;
+  }
+  await existing?.remove();
+  await scheduleExpiry(queues, job);
+}
+
 export function scheduleExpiry(queues: Pick<CheckoutQueues, 'expiry'>, job: HoldExpiryJob) {
   return queues.expiry.add('expire', job, {
     jobId: expiryJobId(job.holdId, job.stage),

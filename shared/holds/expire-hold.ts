@@ -27,7 +27,30 @@ export async function expireHold(ctx: HoldContext, job: HoldExpiryJob): Promise<
   }
   if (status === 'NOT_DUE') return { outcome: 'not-due', expiresAt: Number(rest[0]) };
   if (status === 'STALE' && rest[0] === 'paying') return ensurePaymentQueued(ctx, job);
+  if (status === 'STALE' && rest[0] === 'confirmed' && job.stage === 'held') {
+    return ensureConfirmedCleanup(ctx, job, Number(rest[1]));
+  }
   return { outcome: 'nothing-to-do', reason: status.toLowerCase() };
+}
+
+/**
+ * A held-stage job that finds its hold confirmed: the confirmation job normally moved the cleanup
+ * to the confirmed expiry, but the API may have stopped between confirming and queuing that job,
+ * and then nothing would ever expire the hold (no hold.expired, no seat.released). Scheduling it
+ * here is a no-op when it exists: its id is the hold's and the stage's.
+ */
+async function ensureConfirmedCleanup(
+  ctx: HoldContext,
+  job: HoldExpiryJob,
+  expiresAt: number,
+): Promise<ExpiryOutcome> {
+  await scheduleExpiry(ctx.queues, {
+    holdId: job.holdId,
+    sessionId: job.sessionId,
+    stage: 'confirmed',
+    expiresAt,
+  });
+  return { outcome: 'nothing-to-do', reason: 'stale' };
 }
 
 /**

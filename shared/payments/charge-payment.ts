@@ -6,7 +6,7 @@ import { eventIdFor, type EventEnvelope } from '../events';
 import { HOLD_RECORD_RETENTION_MS, type HoldContext } from '../holds/hold-context';
 import { eventsKey, holdKey } from '../holds/keys';
 import type { PaymentApproved } from '../orders/contracts';
-import { scheduleExpiry, type PaymentJob } from '../queues';
+import { rescheduleExpiry, type PaymentJob } from '../queues';
 import { paymentMethod } from './methods';
 
 /** After a decline the buyer has at least this long to try another card. */
@@ -75,7 +75,7 @@ export async function chargePayment(
     [job.holdId, job.orderId, 'declined', RETRY_AFTER_DECLINE_MS, HOLD_RECORD_RETENTION_MS],
   );
   if (status === 'OK') {
-    await scheduleExpiry(ctx.queues, {
+    await rescheduleExpiry(ctx.queues, {
       holdId: job.holdId,
       sessionId: job.sessionId,
       stage: 'confirmed',

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { Order, OutboxEvent, Payment, Ticket } from '../../shared/db/entities';
+import { expiryJobId } from '../../shared/queues';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { finaliserWorker } from '../../workers/finaliser/worker';
 import { holdsWorker } from '../../workers/holds/worker';
@@ -158,6 +159,10 @@ describe('checkout', () => {
       .get(`/api/v1/holds/${hold.holdId}`)
       .set('X-Hold-Token', hold.holdToken);
     expect(read.body.stage).toBe('confirmed');
+    // Its cleanup is due at the restored expiry (the confirmed job was re-dated, not left behind).
+    const cleanup = await api.queues.expiry.getJob(expiryJobId(hold.holdId, 'confirmed'));
+    expect(await cleanup?.getState()).toBe('delayed');
+    expect(cleanup?.data.expiresAt).toBe(Date.parse(read.body.expiresAt));
     await waitFor(
       () => spy.ofType('payment.declined').some((e) => e.data.orderId === order.orderId),
       {

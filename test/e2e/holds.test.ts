@@ -21,9 +21,12 @@ const http = () => request(api.app);
 let nextSeat = 0;
 /** Seats no other test in this file has used. */
 const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
-const hold = (userId: string, seatIds: string[]) => http().post('/api/v1/holds').send({ userId, seatIds });
+const hold = (userId: string, seatIds: string[]) =>
+  http().post('/api/v1/holds').send({ userId, seatIds });
 const seatStatus = async (seatId: string) =>
-  (await http().get(`/api/v1/sessions/${session.id}`)).body.seats.find((s: { id: string }) => s.id === seatId).status;
+  (await http().get(`/api/v1/sessions/${session.id}`)).body.seats.find(
+    (s: { id: string }) => s.id === seatId,
+  ).status;
 
 describe('holding seats', () => {
   it('when a user holds free seats, then they get the hold with its token, and the seat map shows them held', async () => {
@@ -41,7 +44,9 @@ describe('holding seats', () => {
     });
     expect(Date.parse(res.body.expiresAt) - Date.now()).toBeGreaterThan(28_000);
     expect(await seatStatus(seatIds[0]!)).toBe('held');
-    const listed = (await http().get('/api/v1/sessions')).body.find((s: { id: string }) => s.id === session.id);
+    const listed = (await http().get('/api/v1/sessions')).body.find(
+      (s: { id: string }) => s.id === session.id,
+    );
     expect(listed.seatsAvailable).toBeLessThanOrEqual(198);
   });
 
@@ -87,7 +92,9 @@ describe('holding seats', () => {
   });
 
   it('when the seats belong to two sessions, then it answers 400', async () => {
-    const other = (await http().get('/api/v1/sessions')).body.find((s: { id: string }) => s.id !== session.id);
+    const other = (await http().get('/api/v1/sessions')).body.find(
+      (s: { id: string }) => s.id !== session.id,
+    );
     const otherSeat = (await http().get(`/api/v1/sessions/${other.id}`)).body.seats[0].id;
     const res = await hold(users[1]!.id, [freshSeats(1)[0]!, otherSeat]).expect(400);
     expect(res.body.error.code).toBe('SEATS_IN_SEVERAL_SESSIONS');
@@ -97,9 +104,15 @@ describe('holding seats', () => {
     [{ seatIds: [] }, 'empty'],
     [{ seatIds: ['x'] }, 'not a uuid'],
     [{ seatIds: Array(5).fill('00000000-0000-4000-8000-000000000001') }, 'over MAX_SEATS_PER_HOLD'],
-    [{ seatIds: ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001'] }, 'duplicates'],
+    [
+      { seatIds: ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001'] },
+      'duplicates',
+    ],
   ])('when seatIds is %j (%s), then it answers 400 VALIDATION_FAILED', async (body) => {
-    const res = await http().post('/api/v1/holds').send({ userId: users[1]!.id, ...body }).expect(400);
+    const res = await http()
+      .post('/api/v1/holds')
+      .send({ userId: users[1]!.id, ...body })
+      .expect(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 
@@ -115,11 +128,23 @@ describe('holding seats', () => {
 describe('a hold after it is taken', () => {
   it('can be read with its token; without it or with another, 403; an unknown hold, 404', async () => {
     const created = (await hold(users[3]!.id, freshSeats(1)).expect(201)).body;
-    const res = await http().get(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', created.holdToken).expect(200);
-    expect(res.body).toMatchObject({ holdId: created.holdId, stage: 'held', seatIds: created.seatIds });
-    expect((await http().get(`/api/v1/holds/${created.holdId}`).expect(403)).body.error.code).toBe('FORBIDDEN');
+    const res = await http()
+      .get(`/api/v1/holds/${created.holdId}`)
+      .set('X-Hold-Token', created.holdToken)
+      .expect(200);
+    expect(res.body).toMatchObject({
+      holdId: created.holdId,
+      stage: 'held',
+      seatIds: created.seatIds,
+    });
+    expect((await http().get(`/api/v1/holds/${created.holdId}`).expect(403)).body.error.code).toBe(
+      'FORBIDDEN',
+    );
     await http().get(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', 'not-it').expect(403);
-    await http().get('/api/v1/holds/00000000-0000-4000-8000-000000000009').set('X-Hold-Token', 'x').expect(404);
+    await http()
+      .get('/api/v1/holds/00000000-0000-4000-8000-000000000009')
+      .set('X-Hold-Token', 'x')
+      .expect(404);
   });
 
   it('when confirmed, then it lives CONFIRMED_HOLD_TTL_SECONDS, its seats too, and a confirmation job is queued', async () => {
@@ -129,7 +154,11 @@ describe('a hold after it is taken', () => {
       .post(`/api/v1/holds/${created.holdId}/confirm`)
       .set('X-Hold-Token', created.holdToken)
       .expect(200);
-    expect(res.body).toMatchObject({ holdId: created.holdId, stage: 'confirmed', expiresInSeconds: 600 });
+    expect(res.body).toMatchObject({
+      holdId: created.holdId,
+      stage: 'confirmed',
+      expiresInSeconds: 600,
+    });
     const seatTtl = await api.redis.pttl(`seat:{${session.id}}:${created.seatIds[0]}`);
     expect(seatTtl).toBeGreaterThan(590_000);
     expect(await api.queues.confirmation.getJob(`confirm-${created.holdId}`)).toBeDefined();
@@ -138,7 +167,9 @@ describe('a hold after it is taken', () => {
       .set('X-Hold-Token', created.holdToken)
       .expect(200);
     expect(again.body.expiresAt).toBe(res.body.expiresAt);
-    const read = await http().get(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', created.holdToken);
+    const read = await http()
+      .get(`/api/v1/holds/${created.holdId}`)
+      .set('X-Hold-Token', created.holdToken);
     expect(read.body.stage).toBe('confirmed');
   });
 
@@ -146,7 +177,10 @@ describe('a hold after it is taken', () => {
     const created = (await hold(users[3]!.id, freshSeats(2)).expect(201)).body;
     await http().delete(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', 'wrong').expect(403);
     expect(await seatStatus(created.seatIds[0])).toBe('held');
-    await http().delete(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', created.holdToken).expect(204);
+    await http()
+      .delete(`/api/v1/holds/${created.holdId}`)
+      .set('X-Hold-Token', created.holdToken)
+      .expect(204);
     expect(await seatStatus(created.seatIds[0])).toBe('available');
     expect(await seatStatus(created.seatIds[1])).toBe('available');
     const res = await http()
@@ -154,8 +188,13 @@ describe('a hold after it is taken', () => {
       .set('X-Hold-Token', created.holdToken)
       .expect(410);
     expect(res.body.error.code).toBe('HOLD_EXPIRED');
-    await http().delete(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', created.holdToken).expect(204);
-    const read = await http().get(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', created.holdToken);
+    await http()
+      .delete(`/api/v1/holds/${created.holdId}`)
+      .set('X-Hold-Token', created.holdToken)
+      .expect(204);
+    const read = await http()
+      .get(`/api/v1/holds/${created.holdId}`)
+      .set('X-Hold-Token', created.holdToken);
     expect(read.body.stage).toBe('released');
     await hold(users[4]!.id, created.seatIds).expect(201);
   });
@@ -164,15 +203,29 @@ describe('a hold after it is taken', () => {
 describe('seed-compatible hold routes', () => {
   it('POST /reserva/assento holds one seat and answers like POST /api/v1/holds', async () => {
     const [seat] = freshSeats(1);
-    const res = await http().post('/reserva/assento').send({ usuario_id: users[5]!.id, assento_id: seat }).expect(201);
-    expect(res.body).toMatchObject({ userId: users[5]!.id, seatIds: [seat], stage: 'held', holdToken: expect.any(String) });
-    const conflict = await http().post('/reserva/assento').send({ usuario_id: users[6]!.id, assento_id: seat }).expect(409);
+    const res = await http()
+      .post('/reserva/assento')
+      .send({ usuario_id: users[5]!.id, assento_id: seat })
+      .expect(201);
+    expect(res.body).toMatchObject({
+      userId: users[5]!.id,
+      seatIds: [seat],
+      stage: 'held',
+      holdToken: expect.any(String),
+    });
+    const conflict = await http()
+      .post('/reserva/assento')
+      .send({ usuario_id: users[6]!.id, assento_id: seat })
+      .expect(409);
     expect(conflict.body.error.code).toBe('SEAT_UNAVAILABLE');
   });
 
   it('POST /reserva/assento takes several seats with assento_ids, and refuses both forms at once', async () => {
     const seats = freshSeats(2);
-    await http().post('/reserva/assento').send({ usuario_id: users[5]!.id, assento_ids: seats }).expect(201);
+    await http()
+      .post('/reserva/assento')
+      .send({ usuario_id: users[5]!.id, assento_ids: seats })
+      .expect(201);
     await http()
       .post('/reserva/assento')
       .send({ usuario_id: users[5]!.id, assento_id: freshSeats(1)[0], assento_ids: freshSeats(1) })
@@ -181,7 +234,9 @@ describe('seed-compatible hold routes', () => {
 
   it('POST /reserva/confirma-intencao confirms the hold of the seat for its holder only', async () => {
     const [seat] = freshSeats(1);
-    const created = (await http().post('/reserva/assento').send({ usuario_id: users[7]!.id, assento_id: seat })).body;
+    const created = (
+      await http().post('/reserva/assento').send({ usuario_id: users[7]!.id, assento_id: seat })
+    ).body;
     const stranger = await http()
       .post('/reserva/confirma-intencao')
       .send({ usuario_id: users[8]!.id, assento_id: seat })
@@ -191,12 +246,19 @@ describe('seed-compatible hold routes', () => {
       .post('/reserva/confirma-intencao')
       .send({ usuario_id: users[7]!.id, assento_id: seat })
       .expect(200);
-    expect(res.body).toMatchObject({ holdId: created.holdId, stage: 'confirmed', expiresInSeconds: 600 });
+    expect(res.body).toMatchObject({
+      holdId: created.holdId,
+      stage: 'confirmed',
+      expiresInSeconds: 600,
+    });
   });
 
   it('POST /reserva/confirma-intencao on a seat nobody holds answers 410, on an unknown seat 404', async () => {
     const [seat] = freshSeats(1);
-    await http().post('/reserva/confirma-intencao').send({ usuario_id: users[7]!.id, assento_id: seat }).expect(410);
+    await http()
+      .post('/reserva/confirma-intencao')
+      .send({ usuario_id: users[7]!.id, assento_id: seat })
+      .expect(410);
     await http()
       .post('/reserva/confirma-intencao')
       .send({ usuario_id: users[7]!.id, assento_id: '00000000-0000-4000-8000-000000000001' })
@@ -213,7 +275,10 @@ describe('Bull Board', () => {
   });
 
   it('serves the dashboard with Basic (browser) or Bearer (tools) admin auth, and lists the hold queues', async () => {
-    const page = await http().get('/admin/queues').auth('admin', api.db.config.adminToken).expect(200);
+    const page = await http()
+      .get('/admin/queues')
+      .auth('admin', api.db.config.adminToken)
+      .expect(200);
     expect(page.text).toContain('<html');
     const queues = await http().get('/admin/queues/api/queues').set(api.adminAuth).expect(200);
     const names = queues.body.queues.map((q: { name: string }) => q.name);

@@ -73,6 +73,8 @@ export class EventRelay {
         // Entries read but not acknowledged (their publish failed) stay pending under this
         // consumer, where '>' never returns them: the next round retries them first.
         this.retryOwnPending = true;
+        // A stream or group that vanished (Redis restarted without its data) is set up again.
+        if ((err as Error).message.includes('NOGROUP')) this.knownStreams.clear();
         this.logger.warn('relay round failed; retrying', { err: (err as Error).message });
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
       }

@@ -1,0 +1,26 @@
+// The physical reference for a hold on this machine: a bare Express 5 app doing one Redis
+// SET NX EX per request, nothing else. Started by bench/run.ts as its own process.
+import express from 'express';
+import { Redis } from 'ioredis';
+
+const redis = new Redis({
+  host: process.env.REDIS_HOST ?? '127.0.0.1',
+  port: Number(process.env.REDIS_PORT ?? 6379),
+  db: Number(process.env.REDIS_DB ?? 15),
+});
+const app = express();
+app.use(express.json());
+let n = 0;
+app.post('/hold', async (req, res) => {
+  const ok = await redis.set(
+    `baseline:${process.pid}:${n++}`,
+    req.body?.userId ?? 'x',
+    'EX',
+    30,
+    'NX',
+  );
+  res.status(ok ? 201 : 409).json({ ok: Boolean(ok) });
+});
+app.get('/health/ready', (_req, res) => res.json({ status: 'ready' }));
+const server = app.listen(Number(process.env.PORT ?? 3100));
+process.on('SIGTERM', () => server.close(() => redis.quit().then(() => process.exit(0))));

@@ -1,0 +1,454 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { RecoveringChannelModel } from 'amqplib';
+import request from 'supertest';
+import { Order, Payment, ProcessedMessage, Ticket } from '../../shared/db/entities';
+import { eventIdFor } from '../../shared/events';
+import { createHoldContext } from '../../shared/holds/hold-context';
+import { seatKey } from '../../shared/holds/keys';
+import { FINALISER } from '../../shared/orders/finalise-payments';
+import { chargePayment, type ChargeDependencies } from '../../shared/payments/charge-payment';
+import { paymentJobId, type PaymentJob } from '../../shared/queues';
+import { connectRabbit, EventPublisher } from '../../shared/rabbitmq';
+import { eventRelayWorker } from '../../workers/event-relay/worker';
+import { finaliserWorker } from '../../workers/finaliser/worker';
+import { holdsWorker } from '../../workers/holds/worker';
+import { notifierWorker } from '../../workers/notifier/worker';
+import { paymentsWorker } from '../../workers/payments/worker';
+import type { WorkerKind } from '../../workers/runtime';
+import { startTestApi, type TestApi } from '../support/api';
+import { silentLogger } from '../support/database';
+import { createTestVhost, EventSpy } from '../support/rabbitmq';
+import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
+import { waitFor } from '../support/wait';
+import { startWorkers } from '../support/workers';
+
+/**
+ * The checkout under load and faults (§6): many buyers at once, a finaliser killed -9 in the
+ * middle of a batch, every RabbitMQ connection cut, a payment job run twice. Each test builds its
+ * own world (vhost, database, workers) and tears it down, so a fault cannot leak into the next.
+ *
+ * Its own Redis db, claimed for the whole file: BullMQ queues and the relay's streams are per db,
+ * and a finaliser child process shares it, so no other file or run may use it meanwhile.
+ */
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const execRabbitmqctl = (...args: string[]) =>
+  promisify(execFile)('rabbitmqctl', ['-q', ...args]).then(({ stdout }) => stdout);
+
+jest.setTimeout(90_000);
+
+interface Hold {
+  holdId: string;
+  holdToken: string;
+  userId: string;
+  sessionId: string;
+  seatIds: string[];
+}
+interface SessionView {
+  id: string;
+  priceCents: number;
+  seats: { id: string; status: string }[];
+}
+
+let redisDb: OwnRedisDb;
+beforeAll(async () => {
+  redisDb = await claimRedisDb();
+});
+afterAll(async () => {
+  await redisDb?.release();
+});
+
+/** Things to undo after the current test, last first, whether it passed or not. */
+let cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  const pending = cleanups.reverse();
+  cleanups = [];
+  for (const cleanup of pending) await cleanup().catch(() => undefined);
+});
+
+/** One test's world: a vhost, the API (on a real HTTP port) on a fresh database, some workers. */
+async function checkoutWorld(kinds: WorkerKind[]) {
+  const vhost = await createTestVhost();
+  cleanups.push(() => vhost.delete());
+  const api = await startTestApi({ RABBITMQ_URL: vhost.url, REDIS_DB: redisDb.db });
+  // startTestApi and close() flush the db, and the claim with it: claim it again after each.
+  await redisDb.mark();
+  cleanups.push(() => redisDb.mark());
+  cleanups.push(() => api.close());
+  const workers = await startWorkers(api.db.config, kinds);
+  cleanups.push(() => workers.stop());
+  const server: Server = createHttpServer(api.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const http = () => request(baseUrl);
+
+  const users: { id: string }[] = (await http().get('/api/v1/users').expect(200)).body;
+  const sessions = (await http().get('/api/v1/sessions').expect(200)).body;
+  const bigId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
+  const session: SessionView = (await http().get(`/api/v1/sessions/${bigId}`).expect(200)).body;
+  let nextSeat = 0;
+  const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
+  const em = () => api.db.orm.em.fork();
+
+  const confirmedHold = async (userId: string, seatIds: string[]): Promise<Hold> => {
+    const hold: Hold = (await http().post('/api/v1/holds').send({ userId, seatIds }).expect(201))
+      .body;
+    await http()
+      .post(`/api/v1/holds/${hold.holdId}/confirm`)
+      .set('X-Hold-Token', hold.holdToken)
+      .expect(200);
+    return { ...hold, userId };
+  };
+  const pay = async (hold: Hold, method: 'pix' | 'credit_card' = 'pix'): Promise<string> => {
+    const body =
+      method === 'pix'
+        ? { method }
+        : {
+            method,
+            card: {
+              number: '4111111111111111',
+              holderName: 'Ana Souza',
+              expMonth: 12,
+              expYear: 2031,
+              cvv: '123',
+            },
+          };
+    const res = await http()
+      .post(`/api/v1/holds/${hold.holdId}/payment`)
+      .set('X-Hold-Token', hold.holdToken)
+      .send(body)
+      .expect(202);
+    return res.body.orderId;
+  };
+  const paidCount = () => em().count(Order, { status: 'paid' });
+  const allPaid = (n: number, timeoutMs = 30_000) =>
+    waitFor(async () => (await paidCount()) === n, { what: `${n} paid orders`, timeoutMs });
+  const seatMap = async () =>
+    new Map(
+      (await http().get(`/api/v1/sessions/${session.id}`).expect(200)).body.seats.map(
+        (s: { id: string; status: string }) => [s.id, s.status],
+      ),
+    ) as Map<string, string>;
+
+  /**
+   * Every accepted payment is exactly one paid order with its tickets and payment, no seat has
+   * two active tickets, and Redis shows exactly the bought seats sold, each to its order.
+   */
+  const expectEverySalePaidOnce = async (sales: { hold: Hold; orderId: string }[]) => {
+    const db = em();
+    expect(await db.count(Order, {})).toBe(sales.length);
+    expect(await db.count(Order, { status: 'paid' })).toBe(sales.length);
+    expect(await db.count(Payment, { status: 'approved' })).toBe(sales.length);
+    const tickets = await db.find(Ticket, { status: 'active' }, { populate: ['order'] });
+    const seatsBought = sales.flatMap((s) => s.hold.seatIds);
+    expect(tickets).toHaveLength(seatsBought.length);
+    expect(new Set(tickets.map((t) => t.seat.id)).size).toBe(tickets.length);
+    for (const { hold, orderId } of sales) {
+      expect(await db.count(Order, { holdId: hold.holdId })).toBe(1);
+      const own = tickets.filter((t) => t.order.id === orderId).map((t) => t.seat.id);
+      expect(own.sort()).toEqual([...hold.seatIds].sort());
+      for (const seatId of hold.seatIds)
+        expect(await api.redis.get(seatKey(session.id, seatId))).toBe(`sold:${orderId}`);
+    }
+    const map = await seatMap();
+    const sold = [...map].filter(([, status]) => status === 'sold').map(([id]) => id);
+    expect(sold.sort()).toEqual([...seatsBought].sort());
+  };
+
+  return {
+    vhost,
+    api,
+    http,
+    users,
+    session,
+    freshSeats,
+    em,
+    confirmedHold,
+    pay,
+    paidCount,
+    allPaid,
+    expectEverySalePaidOnce,
+  };
+}
+
+/** A port nothing listens on right now, for a child process's health server. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** The finaliser as its own process (`workers/finaliser/main.ts`), ready once it answers /health/ready. */
+async function spawnFinaliser(api: TestApi, rabbitmqUrl: string) {
+  const { db, redis } = api.db.config;
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join('workers', 'finaliser', 'main.ts')],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'error',
+        DB_HOST: db.host,
+        DB_PORT: String(db.port),
+        DB_USERNAME: db.user,
+        DB_PASSWORD: db.password,
+        DB_NAME: db.name,
+        REDIS_HOST: redis.host,
+        REDIS_PORT: String(redis.port),
+        REDIS_DB: String(redis.db),
+        RABBITMQ_URL: rabbitmqUrl,
+        METRICS_PORT: String(port),
+      },
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  );
+  let alive = true;
+  void exited.then(() => (alive = false));
+  const kill = async () => {
+    if (alive) child.kill('SIGKILL');
+    return exited;
+  };
+  cleanups.push(kill);
+  await waitFor(
+    async () => {
+      if (!alive) throw new Error(`finaliser child exited early: ${stderr}`);
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+      return res?.status === 200;
+    },
+    { what: 'finaliser child ready', timeoutMs: 30_000, intervalMs: 100 },
+  );
+  return { child, kill };
+}
+
+async function vhostConnections(vhost: string): Promise<string[]> {
+  const out = await execRabbitmqctl('list_connections', 'pid', 'vhost');
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols.length === 2 && cols[1] === vhost)
+    .map(([pid]) => pid!);
+}
+
+describe('checkout under load and faults', () => {
+  it('when 40 buyers check out at once, then all 40 orders are paid, with every seat sold exactly once', async () => {
+    const world = await checkoutWorld([
+      holdsWorker,
+      paymentsWorker,
+      finaliserWorker,
+      notifierWorker,
+      eventRelayWorker,
+    ]);
+    const buyers = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await world
+          .http()
+          .post('/api/v1/users')
+          .send({ name: `Buyer ${i}`, email: `buyer.${i}.${world.vhost.name}@example.com` })
+          .expect(201);
+        return res.body.id as string;
+      }),
+    );
+    // Every other buyer takes two seats: 60 seats of the 200, none shared.
+    const wanted = buyers.map((userId, i) => ({ userId, seatIds: world.freshSeats(1 + (i % 2)) }));
+
+    const sales = await Promise.all(
+      wanted.map(async ({ userId, seatIds }, i) => {
+        const hold = await world.confirmedHold(userId, seatIds);
+        const orderId = await world.pay(hold, i % 3 === 0 ? 'credit_card' : 'pix');
+        return { hold, orderId };
+      }),
+    );
+    expect(new Set(sales.map((s) => s.orderId)).size).toBe(40);
+
+    await world.allPaid(40);
+    await world.expectEverySalePaidOnce(sales);
+    const orders = await world.em().find(Order, {}, { populate: ['user'] });
+    expect(new Set(orders.map((o) => o.user.id))).toEqual(new Set(buyers));
+    expect(await world.em().count(Ticket, { status: 'active' })).toBe(60);
+  });
+
+  it('when the finaliser is killed -9 in the middle of a batch and started again, then every accepted payment ends as exactly one paid order', async () => {
+    const world = await checkoutWorld([holdsWorker, paymentsWorker, eventRelayWorker]);
+    let finaliser = await spawnFinaliser(world.api, world.vhost.url);
+    const holds = await Promise.all(
+      Array.from({ length: 36 }, (_, i) =>
+        world.confirmedHold(world.users[i % world.users.length]!.id, world.freshSeats(1)),
+      ),
+    );
+    const firstWave = holds.slice(0, 12);
+    const secondWave = holds.slice(12);
+
+    const sales = await Promise.all(
+      firstWave.map(async (hold) => ({ hold, orderId: await world.pay(hold) })),
+    );
+    await world.allPaid(firstWave.length);
+
+    // Hold the finaliser's next batch in the middle of its transaction: its ticket inserts wait
+    // on this lock, after its orders are written and before anything is committed.
+    const knex = world.api.db.orm.em.getKnex();
+    const lock = await knex.transaction();
+    cleanups.push(() => lock.rollback());
+    await lock.raw('lock table tickets in share mode');
+
+    sales.push(
+      ...(await Promise.all(
+        secondWave.map(async (hold) => ({ hold, orderId: await world.pay(hold) })),
+      )),
+    );
+    const db = world.api.db.config.db.name;
+    await waitFor(
+      async () => {
+        const { rows } = await knex.raw(
+          `select count(*)::int as n from pg_stat_activity
+            where datname = ? and wait_event_type = 'Lock' and query ilike '%tickets%'`,
+          [db],
+        );
+        return rows[0].n > 0;
+      },
+      { what: 'a finaliser batch waiting mid-transaction' },
+    );
+    expect(await finaliser.kill()).toBe('SIGKILL');
+    await lock.rollback();
+    // The batch in hand died with the process: nothing of it was committed.
+    expect(await world.paidCount()).toBe(firstWave.length);
+
+    finaliser = await spawnFinaliser(world.api, world.vhost.url);
+    await world.allPaid(holds.length);
+    await world.expectEverySalePaidOnce(sales);
+    expect(await world.em().count(ProcessedMessage, { consumer: FINALISER })).toBe(holds.length);
+    expect(await world.em().count(Order, { status: { $in: ['failed', 'refunded'] } })).toBe(0);
+  });
+
+  it("when the workers' RabbitMQ connections are closed while payments are in flight, then they reconnect and every accepted payment, and a later one, is paid", async () => {
+    const world = await checkoutWorld([
+      holdsWorker,
+      paymentsWorker,
+      finaliserWorker,
+      notifierWorker,
+      eventRelayWorker,
+    ]);
+    const before = await waitFor(
+      async () => {
+        const pids = await vhostConnections(world.vhost.name);
+        // payments, finaliser, notifier and event relay: one connection each.
+        return pids.length >= 4 && pids;
+      },
+      { what: 'worker connections' },
+    );
+    const holds = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        world.confirmedHold(world.users[i % world.users.length]!.id, world.freshSeats(1)),
+      ),
+    );
+
+    const paying = holds.map(async (hold) => ({ hold, orderId: await world.pay(hold) }));
+    // Cut as soon as the first sale lands: the rest are queued, charging or finalising.
+    const paidAtDrop = await waitFor(
+      async () => {
+        const paid = await world.paidCount();
+        return paid > 0 && paid;
+      },
+      { what: 'a first sale', intervalMs: 5 },
+    );
+    await Promise.all(
+      before.map((pid) => execRabbitmqctl('close_connection', pid, 'test: connection dropped')),
+    );
+    expect(paidAtDrop).toBeLessThan(holds.length);
+    const sales = await Promise.all(paying);
+
+    await waitFor(
+      async () => {
+        const pids = await vhostConnections(world.vhost.name);
+        return pids.length >= before.length && pids.every((pid) => !before.includes(pid));
+      },
+      { what: 'workers reconnected', timeoutMs: 20_000, intervalMs: 200 },
+    );
+    await world.allPaid(holds.length);
+
+    const later = await world.confirmedHold(world.users[0]!.id, world.freshSeats(2));
+    sales.push({ hold: later, orderId: await world.pay(later, 'credit_card') });
+    await world.allPaid(holds.length + 1);
+    await world.expectEverySalePaidOnce(sales);
+    // order.completed still flows from the outbox to the notifier: every sale has its receipt.
+    for (const { orderId } of [sales[0]!, sales[sales.length - 1]!]) {
+      await waitFor(
+        async () => (await world.http().get(`/api/v1/orders/${orderId}`)).body.receipt ?? false,
+        { what: `receipt of ${orderId}` },
+      );
+    }
+  });
+
+  it('when a payment job runs more than once, then there is still one order, one payment and one payment.approved id', async () => {
+    const world = await checkoutWorld([holdsWorker, finaliserWorker, eventRelayWorker]);
+    const spy = await EventSpy.attach(world.vhost.url);
+    cleanups.push(() => spy.close());
+    const rabbit: RecoveringChannelModel = await connectRabbit(world.vhost.url, silentLogger);
+    cleanups.push(() => rabbit.close());
+    const publisher = new EventPublisher(rabbit, silentLogger);
+    const deps: ChargeDependencies = {
+      ctx: createHoldContext(world.api.redis, world.api.db.config.holds, world.api.queues),
+      orm: world.api.db.orm,
+      publish: (events) => publisher.publish(events),
+    };
+
+    const hold = await world.confirmedHold(world.users[0]!.id, world.freshSeats(2));
+    const orderId = await world.pay(hold, 'credit_card');
+    const job: PaymentJob = { orderId, holdId: hold.holdId, sessionId: hold.sessionId };
+    // Two payment workers take the same charge at once (a stalled job handed out again): both
+    // find the hold paying, both charge and both publish the approval.
+    expect(await Promise.all([chargePayment(deps, job), chargePayment(deps, job)])).toEqual([
+      'approved',
+      'approved',
+    ]);
+
+    // Then the queued job itself runs, and the same job once more under another id.
+    const payments = await startWorkers(world.api.db.config, [paymentsWorker]);
+    cleanups.push(() => payments.stop());
+    const finished = (jobId: string) =>
+      waitFor(
+        async () => {
+          const done = await world.api.queues.payments.getJob(jobId);
+          return (await done?.getState()) === 'completed' && done!;
+        },
+        { what: `job ${jobId} completed` },
+      );
+    await finished(paymentJobId(orderId));
+    await world.allPaid(1);
+    await waitFor(
+      async () =>
+        (await world.api.redis.get(seatKey(hold.sessionId, hold.seatIds[0]!))) ===
+        `sold:${orderId}`,
+      { what: 'seats sold in Redis' },
+    );
+    await world.api.queues.payments.add('pay', job, { jobId: `${paymentJobId(orderId)}-again` });
+    expect((await finished(`${paymentJobId(orderId)}-again`)).returnvalue).toBe('nothing-to-do');
+
+    await world.expectEverySalePaidOnce([{ hold, orderId }]);
+    const approvals = spy.ofType('payment.approved').filter((e) => e.data.orderId === orderId);
+    expect(approvals.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(approvals.map((e) => e.id))).toEqual(
+      new Set([eventIdFor(`payment.approved/${orderId}`)]),
+    );
+    expect(
+      await world
+        .em()
+        .count(ProcessedMessage, { consumer: FINALISER, messageId: approvals[0]!.id }),
+    ).toBe(1);
+    await waitFor(() => spy.ofType('order.completed').length > 0, { what: 'order.completed' });
+    expect(spy.ofType('order.completed').filter((e) => e.data.orderId === orderId)).toHaveLength(1);
+  });
+});
