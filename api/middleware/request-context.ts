@@ -31,7 +31,8 @@ export function requestId(logger: Logger): RequestHandler {
         durationMs: Math.round(durationMs * 10) / 10,
       };
       if (res.statusCode >= 500) logger.error('request failed', line);
-      else logger.info('request', line);
+      // Checked first: winston would format the line before dropping it.
+      else if (logger.isInfoEnabled()) logger.info('request', line);
       // The route template, not the path: one series per route, whatever the ids in it.
       const route = req.route?.path
         ? `${req.baseUrl}${req.route.path}`
