@@ -39,24 +39,27 @@ export async function finalisePayments(
   logger: Logger,
 ): Promise<Map<string, FinalOutcome>> {
   const em = orm.em.fork() as EntityManager;
-  await em.transactional(async (tx) => {
-    const seen = await tx.find(ProcessedMessage, {
-      consumer: FINALISER,
-      messageId: { $in: messages.map((m) => m.eventId) },
+  try {
+    // The common case, every seat free: the whole batch in one flush (one insert per table).
+    await em.fork().transactional(async (tx) => {
+      for (const message of await newMessages(tx, messages)) addSale(tx, message);
     });
-    const alreadyDone = new Set(seen.map((m) => m.messageId));
-    for (const message of messages) {
-      if (alreadyDone.has(message.eventId)) continue;
-      alreadyDone.add(message.eventId);
-      try {
-        await tx.transactional((sale) => writeSale(sale, message));
-      } catch (err) {
-        if (!isSeatAlreadySold(err)) throw err;
-        logger.warn('seat already sold: refunding', { orderId: message.payment.orderId });
-        await tx.transactional((sale) => writeFailedSale(sale, message));
+  } catch (err) {
+    if (!isSeatAlreadySold(err)) throw err;
+    // Some sale lost its seat: redo the batch sale by sale, each in a savepoint, so that only
+    // the losers are refunded.
+    await em.fork().transactional(async (tx) => {
+      for (const message of await newMessages(tx, messages)) {
+        try {
+          await tx.transactional(async (sale) => addSale(sale, message));
+        } catch (saleErr) {
+          if (!isSeatAlreadySold(saleErr)) throw saleErr;
+          logger.warn('seat already sold: refunding', { orderId: message.payment.orderId });
+          await tx.transactional((sale) => addFailedSale(sale, message));
+        }
       }
-    }
-  });
+    });
+  }
   const orders = await em
     .fork()
     .find(
@@ -67,12 +70,29 @@ export async function finalisePayments(
   return new Map(orders.map((o) => [o.id, o.status === 'paid' ? 'paid' : 'failed']));
 }
 
+/** The messages of the batch this consumer has not processed yet (the inbox), each once. */
+async function newMessages(tx: EntityManager, messages: ApprovedPaymentMessage[]) {
+  const seen = await tx.find(ProcessedMessage, {
+    consumer: FINALISER,
+    messageId: { $in: messages.map((m) => m.eventId) },
+  });
+  const done = new Set(seen.map((m) => m.messageId));
+  const fresh: ApprovedPaymentMessage[] = [];
+  for (const message of messages) {
+    // A message delivered twice within one batch is new only once.
+    if (done.has(message.eventId)) continue;
+    done.add(message.eventId);
+    fresh.push(message);
+  }
+  return fresh;
+}
+
 /** Only the active-ticket index means "sold twice"; any other conflict is a concurrent redelivery. */
 const isSeatAlreadySold = (err: unknown) =>
   err instanceof UniqueConstraintViolationException &&
   err.message.includes('tickets_active_seat_unique');
 
-async function writeSale(tx: EntityManager, { eventId, payment: p }: ApprovedPaymentMessage) {
+function addSale(tx: EntityManager, { eventId, payment: p }: ApprovedPaymentMessage) {
   const paidAt = new Date();
   const order = tx.create(Order, {
     id: p.orderId,
@@ -110,10 +130,9 @@ async function writeSale(tx: EntityManager, { eventId, payment: p }: ApprovedPay
     paidAt: paidAt.toISOString(),
   };
   outboxEvent(tx, 'order.completed', p.orderId, completed);
-  await tx.flush();
 }
 
-async function writeFailedSale(tx: EntityManager, { eventId, payment: p }: ApprovedPaymentMessage) {
+async function addFailedSale(tx: EntityManager, { eventId, payment: p }: ApprovedPaymentMessage) {
   const { refundReference } = await paymentMethod(p.method).refund({
     gatewayReference: p.gatewayReference,
     amountCents: p.totalCents,
