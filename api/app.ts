@@ -57,6 +57,8 @@ export function createApp({
   };
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is live (seat maps, holds): an ETag would cost a hash of each body for nothing.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
   const routes: RouteSpec[] = [

@@ -12,24 +12,21 @@ export function statusOf(value: string | null): SeatStatus {
   return value.startsWith(SOLD_PREFIX) ? 'sold' : 'held';
 }
 
-export interface SessionSeats {
-  sessionId: string;
-  seatIds: readonly string[];
-}
+/** The Redis keys of a session's seats, in the order given. */
+export const seatKeysOf = (sessionId: string, seatIds: readonly string[]) =>
+  seatIds.map((id) => seatKey(sessionId, id));
 
 /**
- * Live statuses of the given seats, per session, in one round trip: one MGET per session (each
- * within one cluster slot thanks to the hash tag), pipelined together.
+ * Live statuses of seats, per session, in one round trip: one MGET per session (each within one
+ * cluster slot thanks to the hash tag), pipelined together. Takes each session's seat keys.
  */
 export async function readSeatStatuses(
   redis: Redis,
-  sessions: readonly SessionSeats[],
+  keysPerSession: readonly (readonly string[])[],
 ): Promise<SeatStatus[][]> {
   const pipeline = redis.pipeline();
-  for (const { sessionId, seatIds } of sessions) {
-    pipeline.mget(seatIds.map((id) => seatKey(sessionId, id)));
-  }
-  const replies = sessions.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+  for (const keys of keysPerSession) pipeline.mget(...keys);
+  const replies = keysPerSession.length > 0 ? ((await pipeline.exec()) ?? []) : [];
   return replies.map(([err, values]) => {
     if (err) throw err;
     return (values as (string | null)[]).map(statusOf);
