@@ -12,7 +12,7 @@
  *   BENCH_CHECKOUTS (2000) full checkouts per worker setting
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
@@ -93,17 +93,20 @@ async function startApi(port: number): Promise<ChildProcess> {
 
 const WORKER_KINDS = ['holds', 'payments', 'finaliser', 'notifier', 'event-relay'];
 let nextMetricsPort = 9400;
-function startWorkers(copies: number): { processes: ChildProcess[]; metricsPorts: number[] } {
+function startWorkers(copies: number) {
   const processes: ChildProcess[] = [];
   const metricsPorts: number[] = [];
+  const roles = new Map<ChildProcess, string>();
   for (let copy = 0; copy < copies; copy++) {
     for (const kind of WORKER_KINDS) {
       const port = nextMetricsPort++;
       metricsPorts.push(port);
-      processes.push(startProcess(`dist/workers/${kind}/main.js`, { METRICS_PORT: String(port) }));
+      const child = startProcess(`dist/workers/${kind}/main.js`, { METRICS_PORT: String(port) });
+      processes.push(child);
+      roles.set(child, kind);
     }
   }
-  return { processes, metricsPorts };
+  return { processes, metricsPorts, roles };
 }
 
 // ---------------------------------------------------------------- data
@@ -341,12 +344,20 @@ async function race(data: BenchData, dealer: SeatDealer, redis: Redis) {
   };
 }
 
-async function checkout(data: BenchData, dealer: SeatDealer, orm: Orm, copies: number) {
+async function checkout(
+  data: BenchData,
+  dealer: SeatDealer,
+  orm: Orm,
+  copies: number,
+  apiProcess: ChildProcess,
+) {
   const api = `http://127.0.0.1:${PORTS.api}`;
   const workers = startWorkers(copies);
   await Promise.all(
     workers.metricsPorts.map((port) => waitUntilReady(`http://127.0.0.1:${port}/health/live`)),
   );
+  const roles = new Map([...workers.roles, [apiProcess, 'api']]);
+  const cpuBefore = cpuSnapshot(roles);
   const orderIds: string[] = [];
   let failures = 0;
   let next = 0;
@@ -405,6 +416,7 @@ async function checkout(data: BenchData, dealer: SeatDealer, orm: Orm, copies: n
      where t.status = 'active' and t.order_id in (?)`,
     [orderIds],
   );
+  const cpuSeconds = cpuDelta(cpuBefore, cpuSnapshot(roles));
   const workerMetrics = await scrapeWorkers(workers.metricsPorts);
   await stopProcesses(workers.processes);
   const spanSeconds = (new Date(stats!.last).getTime() - new Date(stats!.first).getTime()) / 1000;
@@ -420,11 +432,51 @@ async function checkout(data: BenchData, dealer: SeatDealer, orm: Orm, copies: n
     paidOrdersPerSecond: paid / spanSeconds,
     paymentToPaidP50Ms: Number(stats!.p50) * 1000,
     paymentToPaidP99Ms: Number(stats!.p99) * 1000,
-    where: workerMetrics,
+    where: { ...workerMetrics, cpuSeconds },
   };
 }
 
 // ---------------------------------------------------------------- where time goes
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+const serverPids = (name: string) => {
+  try {
+    return execFileSync('pgrep', ['-f', name], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return [];
+  }
+};
+
+/** CPU seconds per component: our processes by role, and the three servers. */
+function cpuSnapshot(roles: Map<ChildProcess, string>): Record<string, number> {
+  const totals: Record<string, number> = {};
+  const add = (role: string, seconds: number) => (totals[role] = (totals[role] ?? 0) + seconds);
+  for (const [child, role] of roles) if (child.pid) add(role, processCpuSeconds(child.pid));
+  for (const pid of serverPids('postgres')) add('postgres', processCpuSeconds(pid));
+  for (const pid of serverPids('redis-server')) add('redis', processCpuSeconds(pid));
+  for (const pid of serverPids('beam.smp')) add('rabbitmq', processCpuSeconds(pid));
+  add('bench driver', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6);
+  return totals;
+}
+
+const cpuDelta = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(
+        ([role, seconds]) =>
+          [role, Math.round((seconds - (before[role] ?? 0)) * 100) / 100] as const,
+      )
+      .sort((a, b) => b[1] - a[1]),
+  );
 
 /** Mean of a Prometheus histogram (sum / count) per label set, from text exposition. */
 function histogramMeans(text: string, name: string): Record<string, number> {
@@ -525,9 +577,9 @@ async function main() {
   await redis.flushdb();
   apis = [await startApi(PORTS.api)];
   console.log('checkout: 1 copy of each worker');
-  const checkout1 = await checkout(data, dealer, orm, 1);
+  const checkout1 = await checkout(data, dealer, orm, 1, apis[0]!);
   console.log('checkout: 3 copies of each worker');
-  const checkout3 = await checkout(data, dealer, orm, 3);
+  const checkout3 = await checkout(data, dealer, orm, 3, apis[0]!);
   await stopProcesses(apis);
 
   const base = medianFigures(runs.baseline);
@@ -602,6 +654,7 @@ async function main() {
     console.log(
       `checkout ×${c.workerCopies}: ${c.paid}/${c.accepted} paid, ${c.paidOrdersPerSecond.toFixed(0)} paid/s, payment→paid p50 ${c.paymentToPaidP50Ms.toFixed(0)} ms p99 ${c.paymentToPaidP99Ms.toFixed(0)} ms, ${c.activeTickets} tickets on ${c.distinctSeats} seats`,
     );
+    console.log(`  CPU seconds: ${JSON.stringify(c.where.cpuSeconds)}`);
   }
   console.log('\ntargets:', JSON.stringify(report.targets, null, 1));
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });

@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Order, OutboxEvent, Payment, ProcessedMessage, Ticket } from '../db/entities';
+import { unprocessed } from '../db/inbox';
 import type { Orm } from '../db/orm';
 import { eventIdFor, type EventType } from '../events';
 import type { Logger } from '../logger';
@@ -42,14 +43,14 @@ export async function finalisePayments(
   try {
     // The common case, every seat free: the whole batch in one flush (one insert per table).
     await em.fork().transactional(async (tx) => {
-      for (const message of await newMessages(tx, messages)) addSale(tx, message);
+      for (const message of await unprocessed(tx, FINALISER, messages)) addSale(tx, message);
     });
   } catch (err) {
     if (!isSeatAlreadySold(err)) throw err;
     // Some sale lost its seat: redo the batch sale by sale, each in a savepoint, so that only
     // the losers are refunded.
     await em.fork().transactional(async (tx) => {
-      for (const message of await newMessages(tx, messages)) {
+      for (const message of await unprocessed(tx, FINALISER, messages)) {
         try {
           await tx.transactional(async (sale) => addSale(sale, message));
         } catch (saleErr) {
@@ -68,23 +69,6 @@ export async function finalisePayments(
       { fields: ['id', 'status'] },
     );
   return new Map(orders.map((o) => [o.id, o.status === 'paid' ? 'paid' : 'failed']));
-}
-
-/** The messages of the batch this consumer has not processed yet (the inbox), each once. */
-async function newMessages(tx: EntityManager, messages: ApprovedPaymentMessage[]) {
-  const seen = await tx.find(ProcessedMessage, {
-    consumer: FINALISER,
-    messageId: { $in: messages.map((m) => m.eventId) },
-  });
-  const done = new Set(seen.map((m) => m.messageId));
-  const fresh: ApprovedPaymentMessage[] = [];
-  for (const message of messages) {
-    // A message delivered twice within one batch is new only once.
-    if (done.has(message.eventId)) continue;
-    done.add(message.eventId);
-    fresh.push(message);
-  }
-  return fresh;
 }
 
 /** Only the active-ticket index means "sold twice"; any other conflict is a concurrent redelivery. */

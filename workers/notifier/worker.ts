@@ -2,7 +2,7 @@ import Joi from 'joi';
 import { EventConsumer } from '../../shared/consumer';
 import type { EventEnvelope } from '../../shared/events';
 import type { OrderCompleted } from '../../shared/orders/contracts';
-import { writeReceipt } from '../../shared/orders/write-receipt';
+import { writeReceipts } from '../../shared/orders/write-receipt';
 import { openWorkerConnections } from '../connections';
 import type { WorkerKind } from '../runtime';
 
@@ -32,13 +32,15 @@ export const notifierWorker: WorkerKind = {
     const consumer = new EventConsumer(connections.rabbit, logger, {
       queue: NOTIFIER_QUEUE,
       bindings: ['order.completed'],
-      batchSize: 20,
+      batchSize: 50,
       maxAttempts: 8,
       retryBaseMs: 250,
       parse: parseOrderCompleted,
       handle: async (batch) => {
-        for (const { envelope, body } of batch)
-          await writeReceipt(connections.orm, envelope.id, body);
+        await writeReceipts(
+          connections.orm,
+          batch.map(({ envelope, body }) => ({ eventId: envelope.id, sale: body })),
+        );
       },
     });
     await consumer.start();
