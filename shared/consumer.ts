@@ -2,6 +2,7 @@ import type { ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from 'amq
 import { EVENTS_EXCHANGE, type EventEnvelope, type EventType } from './events';
 import type { Logger } from './logger';
 import { runWithLogContext } from './logger';
+import { beforeScrape, consumerLag, consumerMessages } from './metrics';
 
 export interface Delivery<T> {
   envelope: EventEnvelope;
@@ -49,6 +50,7 @@ export class EventConsumer<T> {
   private flushTimer?: NodeJS.Timeout;
   private inFlight: Promise<void> = Promise.resolve();
   private stopping = false;
+  private stopWatchingLag?: () => void;
 
   constructor(
     private readonly connection: RecoveringChannelModel,
@@ -58,6 +60,11 @@ export class EventConsumer<T> {
 
   async start(): Promise<void> {
     await this.attach();
+    const { queue } = this.options;
+    this.stopWatchingLag = beforeScrape(async () => {
+      if (this.channel)
+        consumerLag.set({ queue }, (await this.channel.checkQueue(queue)).messageCount);
+    });
     this.connection.on('connect', () => {
       if (!this.stopping) {
         this.attach().catch((err: Error) =>
@@ -71,6 +78,7 @@ export class EventConsumer<T> {
    * (none, if the batch finished) go back to the queue for another copy. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopWatchingLag?.();
     const channel = this.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     this.flush();
@@ -103,6 +111,8 @@ export class EventConsumer<T> {
   }
 
   private receive(msg: ConsumeMessage): void {
+    if (msg.fields.redelivered)
+      consumerMessages.inc({ queue: this.options.queue, result: 'redelivered' });
     this.buffer.push(msg);
     if (this.buffer.length >= this.options.batchSize) this.flush();
     // A short wait lets a burst fill the batch; a lone message waits at most this long.
@@ -148,6 +158,10 @@ export class EventConsumer<T> {
       for (const { msg, err } of failed) this.scheduleRetry(channel, msg, err);
       await channel.waitForConfirms();
       for (const msg of messages) channel.ack(msg);
+      consumerMessages.inc(
+        { queue: this.options.queue, result: 'acked' },
+        deliveries.length - failed.length,
+      );
     } catch (err) {
       // Publishing the retries or acknowledging failed (the channel is closing, most likely).
       this.logger.warn('could not settle the batch with the broker; retrying its messages', {
@@ -234,6 +248,10 @@ export class EventConsumer<T> {
     attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0),
     delayMs?: number,
   ): void {
+    consumerMessages.inc({
+      queue: this.options.queue,
+      result: queue === deadLetterQueue(this.options.queue) ? 'dead_lettered' : 'retried',
+    });
     channel.sendToQueue(queue, msg.content, {
       ...msg.properties,
       persistent: true,

@@ -1,6 +1,6 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { RecoveringChannelModel } from 'amqplib';
@@ -19,6 +19,7 @@ import { holdsWorker } from '../../workers/holds/worker';
 import { notifierWorker } from '../../workers/notifier/worker';
 import { paymentsWorker } from '../../workers/payments/worker';
 import type { WorkerKind } from '../../workers/runtime';
+import { envOf, freePort, startEntryProcess } from '../support/processes';
 import { startTestApi, type TestApi } from '../support/api';
 import { silentLogger } from '../support/database';
 import { createTestVhost, EventSpy } from '../support/rabbitmq';
@@ -34,7 +35,6 @@ import { startWorkers } from '../support/workers';
  * Its own Redis db, claimed for the whole file: BullMQ queues and the relay's streams are per db,
  * and a finaliser child process shares it, so no other file or run may use it meanwhile.
  */
-const REPO_ROOT = path.resolve(__dirname, '../..');
 const execRabbitmqctl = (...args: string[]) =>
   promisify(execFile)('rabbitmqctl', ['-q', ...args]).then(({ stdout }) => stdout);
 
@@ -176,62 +176,16 @@ async function checkoutWorld(kinds: WorkerKind[]) {
 }
 
 /** A port nothing listens on right now, for a child process's health server. */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** The finaliser as its own process (`workers/finaliser/main.ts`), ready once it answers /health/ready. */
 async function spawnFinaliser(api: TestApi, rabbitmqUrl: string) {
-  const { db, redis } = api.db.config;
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join('workers', 'finaliser', 'main.ts')],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'error',
-        DB_HOST: db.host,
-        DB_PORT: String(db.port),
-        DB_USERNAME: db.user,
-        DB_PASSWORD: db.password,
-        DB_NAME: db.name,
-        REDIS_HOST: redis.host,
-        REDIS_PORT: String(redis.port),
-        REDIS_DB: String(redis.db),
-        RABBITMQ_URL: rabbitmqUrl,
-        METRICS_PORT: String(port),
-      },
-    },
+  const finaliser = await startEntryProcess(
+    path.join('workers', 'finaliser', 'main.ts'),
+    envOf(api.db.config, { RABBITMQ_URL: rabbitmqUrl, METRICS_PORT: String(port) }),
+    `http://127.0.0.1:${port}/health/ready`,
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? code)),
-  );
-  let alive = true;
-  void exited.then(() => (alive = false));
-  const kill = async () => {
-    if (alive) child.kill('SIGKILL');
-    return exited;
-  };
-  cleanups.push(kill);
-  await waitFor(
-    async () => {
-      if (!alive) throw new Error(`finaliser child exited early: ${stderr}`);
-      const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
-      return res?.status === 200;
-    },
-    { what: 'finaliser child ready', timeoutMs: 30_000, intervalMs: 100 },
-  );
-  return { child, kill };
+  cleanups.push(finaliser.kill);
+  return finaliser;
 }
 
 async function vhostConnections(vhost: string): Promise<string[]> {
