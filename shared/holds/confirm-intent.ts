@@ -7,7 +7,7 @@ import {
   type HoldAuth,
   type HoldContext,
 } from './hold-context';
-import { forbidden, holdExpired, holdNotFound, sessionOfHold } from './hold-records';
+import { refuseUnlessOk, sessionOfHold } from './hold-records';
 import { eventsKey, holdKey } from './keys';
 
 export interface IntentConfirmed {
@@ -32,25 +32,12 @@ export async function confirmIntent(
     [holdKey(sessionId, holdId), eventsKey(sessionId)],
     [holdId, ...authArgs(auth), ctx.settings.confirmedTtlSeconds * 1000, HOLD_RECORD_RETENTION_MS],
   );
-  switch (status) {
-    case 'OK':
-      break;
-    case 'NOT_FOUND':
-      throw holdNotFound(holdId);
-    case 'FORBIDDEN':
-      throw forbidden();
-    case 'EXPIRED':
-      throw holdExpired(holdId, String(rest[0]));
-    default:
-      throw new AppError(
-        409,
-        'HOLD_WRONG_STAGE',
-        `A hold that is ${rest[0]} cannot be confirmed.`,
-        {
-          holdId,
-          stage: rest[0],
-        },
-      );
+  refuseUnlessOk(status, holdId, rest[0]);
+  if (status !== 'OK') {
+    throw new AppError(409, 'HOLD_WRONG_STAGE', `A hold that is ${rest[0]} cannot be confirmed.`, {
+      holdId,
+      stage: rest[0],
+    });
   }
   const expiresAt = Number(rest[0]);
   await ctx.queues.confirmation.add(

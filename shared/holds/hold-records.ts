@@ -26,6 +26,16 @@ export const holdExpired = (holdId: string, stage: string) =>
     stage,
   });
 
+/**
+ * The refusals every hold script shares, as HTTP errors: no such hold (404), not yours (403),
+ * already over (410). Any other status is left to the caller, which knows its own stage rules.
+ */
+export function refuseUnlessOk(status: string, holdId: string, stage: unknown): void {
+  if (status === 'NOT_FOUND') throw holdNotFound(holdId);
+  if (status === 'FORBIDDEN') throw forbidden();
+  if (status === 'EXPIRED') throw holdExpired(holdId, String(stage));
+}
+
 /** The session a hold belongs to (its keys' hash tag), or 404. */
 export async function sessionOfHold(ctx: HoldContext, holdId: string): Promise<string> {
   const sessionId = await ctx.redis.get(holdSessionKey(holdId));

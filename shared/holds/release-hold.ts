@@ -1,7 +1,7 @@
 import { AppError } from '../errors';
 import { holdOutcomes } from '../metrics';
 import { authArgs, type HoldAuth, type HoldContext } from './hold-context';
-import { forbidden, holdNotFound, sessionOfHold } from './hold-records';
+import { refuseUnlessOk, sessionOfHold } from './hold-records';
 import { eventsKey, holdKey } from './keys';
 
 /**
@@ -16,8 +16,7 @@ export async function releaseHold(ctx: HoldContext, holdId: string, auth: HoldAu
   );
   if (status === 'OK') holdOutcomes.inc({ outcome: 'released' });
   if (status === 'OK' || status === 'ALREADY_ENDED') return;
-  if (status === 'NOT_FOUND') throw holdNotFound(holdId);
-  if (status === 'FORBIDDEN') throw forbidden();
+  refuseUnlessOk(status, holdId, stage);
   throw new AppError(409, 'HOLD_WRONG_STAGE', `A hold that is ${stage} cannot be released.`, {
     holdId,
     stage,

@@ -7,7 +7,7 @@ import {
   type HoldAuth,
   type HoldContext,
 } from '../holds/hold-context';
-import { forbidden, holdExpired, holdNotFound, sessionOfHold } from '../holds/hold-records';
+import { holdNotFound, refuseUnlessOk, sessionOfHold } from '../holds/hold-records';
 import { holdKey, orderHoldKey } from '../holds/keys';
 import { paymentJobId } from '../queues';
 import { paymentMethod } from './methods';
@@ -53,24 +53,16 @@ export async function requestPayment(
       session.priceCents * seatIds.length,
     ],
   );
-  switch (status) {
-    case 'OK':
-      break;
-    case 'NOT_FOUND':
-      throw holdNotFound(holdId);
-    case 'FORBIDDEN':
-      throw forbidden();
-    case 'EXPIRED':
-      throw holdExpired(holdId, String(stage));
-    default:
-      throw new AppError(
-        409,
-        stage === 'held' ? 'HOLD_NOT_CONFIRMED' : 'HOLD_WRONG_STAGE',
-        stage === 'held'
-          ? 'Confirm the intent to buy before paying.'
-          : `A hold that is ${stage} cannot be paid again.`,
-        { holdId, stage, ...(currentOrderId ? { orderId: currentOrderId } : {}) },
-      );
+  refuseUnlessOk(status, holdId, stage);
+  if (status !== 'OK') {
+    throw new AppError(
+      409,
+      stage === 'held' ? 'HOLD_NOT_CONFIRMED' : 'HOLD_WRONG_STAGE',
+      stage === 'held'
+        ? 'Confirm the intent to buy before paying.'
+        : `A hold that is ${stage} cannot be paid again.`,
+      { holdId, stage, ...(currentOrderId ? { orderId: currentOrderId } : {}) },
+    );
   }
   await Promise.all([
     ctx.redis.set(orderHoldKey(orderId), `${sessionId}/${holdId}`, 'PX', HOLD_RECORD_RETENTION_MS),

@@ -4,8 +4,7 @@
  * HTTP server, so concurrent retries are really concurrent.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startRealServer, type RealServer } from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
 
 interface Answer {
@@ -16,13 +15,13 @@ interface Answer {
 }
 
 let api: TestApi;
-let server: Server;
+let server: RealServer;
 let baseUrl: string;
 let sessionId: string;
 let seats: string[];
 let users: string[];
 /** Requests the server is working on right now, and the most it has seen at once since reset. */
-const inFlight = { now: 0, peak: 0 };
+let inFlight: RealServer['inFlight'];
 
 async function call(
   method: string,
@@ -76,16 +75,9 @@ const seatOwner = (seatId: string) => api.redis.get(`seat:{${sessionId}}:${seatI
 
 beforeAll(async () => {
   api = await startTestApi({ MAX_SEATS_PER_HOLD: '4' });
-  server = createServer(api.app);
-  server.on('request', (_req, res) => {
-    inFlight.now += 1;
-    inFlight.peak = Math.max(inFlight.peak, inFlight.now);
-    res.on('close', () => {
-      inFlight.now -= 1;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRealServer(api.app);
+  baseUrl = server.baseUrl;
+  inFlight = server.inFlight;
   const run = randomUUID().slice(0, 8);
   const signUps = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
@@ -106,10 +98,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve, reject) =>
-    server.close((err) => (err ? reject(err) : resolve())),
-  );
+  await server.close();
   await api.close();
 });
 

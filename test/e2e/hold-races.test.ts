@@ -4,8 +4,7 @@
  * race is then checked against Redis itself, with exact counts.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startRealServer, type RealServer } from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
 
 interface Answer {
@@ -15,14 +14,14 @@ interface Answer {
 }
 
 let api: TestApi;
-let server: Server;
+let server: RealServer;
 let baseUrl: string;
 let sessionId: string;
 let seats: string[];
 /** 500 users signed up for this file, so the per-user HOLD_LIMIT never plays a part. */
 let users: string[];
 /** Requests the server is working on right now, and the most it has seen at once since reset. */
-const inFlight = { now: 0, peak: 0 };
+let inFlight: RealServer['inFlight'];
 
 async function call(method: string, path: string, body?: unknown): Promise<Answer> {
   const res = await fetch(`${baseUrl}${path}`, {
@@ -107,16 +106,9 @@ const byStatus = (answers: Answer[], status: number) => answers.filter((a) => a.
 
 beforeAll(async () => {
   api = await startTestApi({ MAX_SEATS_PER_HOLD: '4' });
-  server = createServer(api.app);
-  server.on('request', (_req, res) => {
-    inFlight.now += 1;
-    inFlight.peak = Math.max(inFlight.peak, inFlight.now);
-    res.on('close', () => {
-      inFlight.now -= 1;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startRealServer(api.app);
+  baseUrl = server.baseUrl;
+  inFlight = server.inFlight;
 
   const sessions = (await call('GET', '/api/v1/sessions')).body;
   sessionId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
@@ -144,10 +136,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve, reject) =>
-    server.close((err) => (err ? reject(err) : resolve())),
-  );
+  await server.close();
   await api.close();
 });
 
