@@ -13,8 +13,9 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const orm = await initOrm(config, logger);
-  // Request paths fail fast when Redis is away instead of queueing commands forever.
-  const redis = createRedis(config, { maxRetriesPerRequest: 1 });
+  // Request paths fail fast when Redis is away instead of queueing commands forever; under a
+  // burst, auto-pipelining sends the commands of concurrent requests in shared writes.
+  const redis = createRedis(config, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const queues = createCheckoutQueues(config);
   const directory = new Directory(orm);
   await directory.warmUp();

@@ -18,7 +18,7 @@ export interface TestApi {
 /** The API wired to this file's own database and Redis db, as api/main.ts wires it. */
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const db = await createTestDatabase({ env });
-  const redis = createRedis(db.config);
+  const redis = createRedis(db.config, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   await redis.flushdb();
   const queues = createCheckoutQueues(db.config);
   const directory = new Directory(db.orm);
