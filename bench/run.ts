@@ -118,7 +118,7 @@ interface BenchData {
   seatMapSession: { id: string; seatIds: string[] };
 }
 
-const HALL_SESSIONS = 48; // × 2500 seats: enough distinct seats for every timed hold
+const HALL_SESSIONS = 160; // × 2500 seats: enough distinct seats for every timed hold (~5k holds/s × 30 s + checkouts)
 
 async function prepareData(orm: Orm): Promise<BenchData> {
   const connection = orm.em.getConnection();
