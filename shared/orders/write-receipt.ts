@@ -22,15 +22,14 @@ export async function writeReceipts(orm: Orm, messages: CompletedSaleMessage[]):
   return em.transactional(async (tx) => {
     const fresh = await unprocessed(tx, NOTIFIER, messages);
     if (fresh.length === 0) return 0;
-    const [sessions, seats, orders] = await Promise.all([
-      tx.find(
-        Session,
-        { id: { $in: fresh.map((m) => m.sale.sessionId) } },
-        { populate: ['movie', 'room'] },
-      ),
-      tx.find(SessionSeat, { id: { $in: fresh.flatMap((m) => m.sale.seatIds) } }),
-      tx.find(Order, { id: { $in: fresh.map((m) => m.sale.orderId) } }),
-    ]);
+    // One after the other: a transaction is one connection, and pg runs one query at a time.
+    const sessions = await tx.find(
+      Session,
+      { id: { $in: fresh.map((m) => m.sale.sessionId) } },
+      { populate: ['movie', 'room'] },
+    );
+    const seats = await tx.find(SessionSeat, { id: { $in: fresh.flatMap((m) => m.sale.seatIds) } });
+    const orders = await tx.find(Order, { id: { $in: fresh.map((m) => m.sale.orderId) } });
     const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((r) => [r.id, r]));
     const [sessionById, seatById, orderById] = [byId(sessions), byId(seats), byId(orders)];
     for (const { eventId, sale } of fresh) {
