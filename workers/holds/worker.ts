@@ -1,5 +1,7 @@
+import { initOrm } from '../../shared/db/orm';
 import { createHoldContext } from '../../shared/holds/hold-context';
 import { watchQueueDepths } from '../../shared/metrics';
+import { restoreSoldSeats } from '../../shared/orders/restore-sold-seats';
 import { createCheckoutQueues, QUEUES } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
 import { startBullWorker } from '../bullmq';
@@ -10,7 +12,8 @@ import { expiryProcessor } from './expiry-processor';
 /**
  * BullMQ workers for the hold lifecycle: expiry cleanups and confirmations. Any number of copies
  * may run: BullMQ hands each job to one of them, and the scripts behind the processors make a
- * repeated job harmless. It also reports every checkout queue's depth.
+ * repeated job harmless. It also reports every checkout queue's depth, and at start tells
+ * Redis which seats Postgres has sold (shared/orders/restore-sold-seats.ts).
  */
 export const holdsWorker: WorkerKind = {
   name: 'holds',
@@ -18,6 +21,11 @@ export const holdsWorker: WorkerKind = {
     const redis = createRedis(config);
     const queues = createCheckoutQueues(config);
     const ctx = createHoldContext(redis, config.holds, queues);
+    // Before any hold is cleaned up: Redis learns (again) every seat Postgres has sold.
+    const orm = await initOrm(config, logger);
+    const restored = await restoreSoldSeats(orm, redis);
+    await orm.close();
+    logger.info('sold seats known to Redis', { seats: restored });
     const workers = [
       startBullWorker(config, logger, QUEUES.holdExpiry, expiryProcessor(ctx, logger)),
       startBullWorker(config, logger, QUEUES.holdConfirmation, confirmationProcessor(ctx, logger)),

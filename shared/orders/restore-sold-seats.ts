@@ -1,0 +1,27 @@
+import type { Redis } from 'ioredis';
+import type { Orm } from '../db/orm';
+import { seatKey, SOLD_PREFIX } from '../holds/keys';
+
+/**
+ * Makes Redis know every seat Postgres has sold, for sessions that have not ended. Redis is
+ * where a hold learns a seat is sold; if Redis lost its data (a restart without persistence),
+ * sold seats would look free until this runs — Postgres would still refuse the second sale and
+ * refund it, but buyers would be let down for nothing. Idempotent; the holds worker runs it at
+ * start. A seat held meanwhile is overwritten: it is sold, and its hold could never be paid.
+ */
+export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> {
+  const rows = await orm.em
+    .getConnection()
+    .execute<{ seat_id: string; session_id: string; order_id: string }[]>(
+      `select t.seat_id, ss.session_id, t.order_id
+     from tickets t
+     join session_seats ss on ss.id = t.seat_id
+     join sessions s on s.id = ss.session_id
+     where t.status = 'active' and s.starts_at > now() - interval '1 day'`,
+    );
+  const pipeline = redis.pipeline();
+  for (const row of rows)
+    pipeline.set(seatKey(row.session_id, row.seat_id), `${SOLD_PREFIX}${row.order_id}`);
+  if (rows.length > 0) await pipeline.exec();
+  return rows.length;
+}

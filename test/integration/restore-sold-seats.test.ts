@@ -1,0 +1,78 @@
+import request from 'supertest';
+import { Order, Ticket } from '../../shared/db/entities';
+import { restoreSoldSeats } from '../../shared/orders/restore-sold-seats';
+import { holdsWorker } from '../../workers/holds/worker';
+import { startTestApi, type TestApi } from '../support/api';
+import { startWorkers } from '../support/workers';
+
+let api: TestApi;
+let session: { id: string; seats: { id: string }[] };
+let userId: string;
+
+beforeAll(async () => {
+  api = await startTestApi();
+  userId = (await request(api.app).get('/api/v1/users')).body[0].id;
+  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
+  session = (await request(api.app).get(`/api/v1/sessions/${sessions[0].id}`)).body;
+});
+afterAll(async () => {
+  await api.close();
+});
+
+/** A sale as the finaliser leaves it in Postgres, without its Redis side. */
+async function soldInPostgresOnly(seatId: string, status: 'active' | 'refunded' = 'active') {
+  const em = api.db.orm.em.fork();
+  const order = em.create(Order, {
+    id: crypto.randomUUID(),
+    user: userId,
+    session: session.id,
+    holdId: crypto.randomUUID(),
+    status: status === 'active' ? 'paid' : 'refunded',
+    totalCents: 2500,
+    currency: 'BRL',
+    method: 'pix',
+    paidAt: new Date(),
+  });
+  em.create(Ticket, { order, seat: seatId, status, priceCents: 2500 });
+  await em.flush();
+  return order.id;
+}
+
+const seatStatus = async (seatId: string) =>
+  (await request(api.app).get(`/api/v1/sessions/${session.id}`)).body.seats.find(
+    (s: { id: string }) => s.id === seatId,
+  ).status;
+
+describe('when Redis has lost what Postgres sold', () => {
+  it('then restoring marks exactly the actively sold seats sold again, and they cannot be held', async () => {
+    const [sold, refunded, free] = session.seats.map((s) => s.id);
+    const orderId = await soldInPostgresOnly(sold!);
+    await soldInPostgresOnly(refunded!, 'refunded');
+    expect(await seatStatus(sold!)).toBe('available');
+
+    expect(await restoreSoldSeats(api.db.orm, api.redis)).toBe(1);
+
+    expect(await api.redis.get(`seat:{${session.id}}:${sold}`)).toBe(`sold:${orderId}`);
+    expect(await seatStatus(sold!)).toBe('sold');
+    expect(await seatStatus(refunded!)).toBe('available');
+    expect(await seatStatus(free!)).toBe('available');
+    const res = await request(api.app)
+      .post('/api/v1/holds')
+      .send({ userId, seatIds: [sold] })
+      .expect(409);
+    expect(res.body.error.seatIds).toEqual([sold]);
+    expect(await restoreSoldSeats(api.db.orm, api.redis)).toBe(1);
+  });
+
+  it('then the holds worker restores them when it starts', async () => {
+    const seat = session.seats[5]!.id;
+    await soldInPostgresOnly(seat);
+    expect(await seatStatus(seat)).toBe('available');
+    const workers = await startWorkers(api.db.config, [holdsWorker]);
+    try {
+      expect(await seatStatus(seat)).toBe('sold');
+    } finally {
+      await workers.stop();
+    }
+  });
+});
