@@ -9,6 +9,7 @@ export const QUEUES = {
   holdExpiry: 'hold-expiry',
   holdConfirmation: 'hold-confirmation',
   payments: 'payments',
+  holdSweep: 'hold-sweep',
 } as const;
 
 /** Fired when a hold's clock for one stage runs out. */
@@ -68,6 +69,8 @@ export interface CheckoutQueues {
   expiry: Queue<HoldExpiryJob>;
   confirmation: Queue<HoldConfirmationJob>;
   payments: Queue<PaymentJob>;
+  /** Repeats the overdue-hold sweep (shared/holds/sweep-overdue-holds.ts). */
+  sweep: Queue;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -80,6 +83,7 @@ export function createCheckoutQueues(config: Config): CheckoutQueues {
     expiry: queue<HoldExpiryJob>(QUEUES.holdExpiry),
     confirmation: queue<HoldConfirmationJob>(QUEUES.holdConfirmation),
     payments: queue<PaymentJob>(QUEUES.payments, PAYMENT_JOB_OPTIONS),
+    sweep: queue(QUEUES.holdSweep),
   };
   const all = () => Object.values(queues) as Queue[];
   return {

@@ -19,3 +19,8 @@ export const SOLD_PREFIX = 'sold:';
 
 /** orderId → `<sessionId>/<holdId>` while the order is only in Redis (paying, before Postgres). */
 export const orderHoldKey = (orderId: string) => `order-hold:${orderId}`;
+
+/** Live holds of a session by expiry, for the sweep that catches a hold with no cleanup job. */
+export const holdDeadlinesKey = (sessionId: string) => `hold-deadlines:{${sessionId}}`;
+/** The session id inside a session's event stream key (`events:{<sessionId>}`). */
+export const sessionOfEventsKey = (streamKey: string) => streamKey.slice('events:{'.length, -1);

@@ -64,13 +64,16 @@ describe('when Redis has lost what Postgres sold', () => {
     expect(await restoreSoldSeats(api.db.orm, api.redis)).toBe(1);
   });
 
-  it('then the holds worker restores them when it starts', async () => {
+  it('then the holds worker restores them when it starts (and schedules the hold sweep)', async () => {
     const seat = session.seats[5]!.id;
     await soldInPostgresOnly(seat);
     expect(await seatStatus(seat)).toBe('available');
     const workers = await startWorkers(api.db.config, [holdsWorker]);
     try {
       expect(await seatStatus(seat)).toBe('sold');
+      // It also schedules the overdue-hold sweep, once however many copies start.
+      const schedulers = await api.queues.sweep.getJobSchedulers();
+      expect(schedulers.map((s) => s.key)).toEqual(['sweep-overdue-holds']);
     } finally {
       await workers.stop();
     }

@@ -3,11 +3,15 @@ import { createHoldContext } from '../../shared/holds/hold-context';
 import { watchQueueDepths } from '../../shared/metrics';
 import { restoreSoldSeats } from '../../shared/orders/restore-sold-seats';
 import { createCheckoutQueues, QUEUES } from '../../shared/queues';
+import { sweepOverdueHolds } from '../../shared/holds/sweep-overdue-holds';
 import { createRedis } from '../../shared/redis';
 import { startBullWorker } from '../bullmq';
 import type { WorkerKind } from '../runtime';
 import { confirmationProcessor } from './confirmation-processor';
 import { expiryProcessor } from './expiry-processor';
+
+/** How often the safety-net sweep for holds without a cleanup job runs. */
+const SWEEP_EVERY_MS = 5_000;
 
 /**
  * BullMQ workers for the hold lifecycle: expiry cleanups and confirmations. Any number of copies
@@ -29,7 +33,14 @@ export const holdsWorker: WorkerKind = {
     const workers = [
       startBullWorker(config, logger, QUEUES.holdExpiry, expiryProcessor(ctx, logger)),
       startBullWorker(config, logger, QUEUES.holdConfirmation, confirmationProcessor(ctx, logger)),
+      startBullWorker(config, logger, QUEUES.holdSweep, () => sweepOverdueHolds(ctx), 1),
     ];
+    // One schedule however many copies run: upserting it again is a no-op.
+    await queues.sweep.upsertJobScheduler(
+      'sweep-overdue-holds',
+      { every: SWEEP_EVERY_MS },
+      { name: 'sweep' },
+    );
     const stopWatching = watchQueueDepths(queues.all());
     return {
       healthChecks: [{ name: 'redis', check: () => redis.ping() }],

@@ -5,7 +5,7 @@
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
     KEYS[2]   session events    events:{sid}          stream
-    (seat and user-seats keys are built from the hold record; same hash tag)
+    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   auth kind: 'token' | 'user'
@@ -51,6 +51,7 @@ end
 if redis.call('PTTL', userKey) < ttl then redis.call('PEXPIREAT', userKey, expiresAt) end
 redis.call('HSET', holdKey, 'stage', 'confirmed', 'expiresAt', expiresAt)
 redis.call('PEXPIREAT', holdKey, expiresAt + retention)
+redis.call('ZADD', deadlinesKey(hold.sessionId), expiresAt, holdId)
 
 emit(streamKey, 'hold.confirmed', now, {
   holdId = holdId, userId = hold.userId, sessionId = hold.sessionId, seatIds = hold.seatIds,

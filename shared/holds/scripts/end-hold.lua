@@ -5,7 +5,7 @@
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
     KEYS[2]   session events    events:{sid}          stream
-    (seat and user-seats keys are built from the hold record; same hash tag)
+    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   mode: 'release' | 'expire'
@@ -60,6 +60,7 @@ for _, seatId in ipairs(hold.seatIds) do
   redis.call('ZREM', userKey, holdId .. ':' .. seatId)
 end
 redis.call('HSET', holdKey, 'stage', endStage, 'endedAt', now)
+redis.call('ZREM', deadlinesKey(hold.sessionId), holdId)
 
 emit(streamKey, 'hold.' .. endStage, now, {
   holdId = holdId, userId = hold.userId, sessionId = hold.sessionId, seatIds = hold.seatIds,

@@ -15,6 +15,7 @@
     ARGV[6]    most seats one user may hold in this session at once
     ARGV[7]    how long the hold record outlives its expiry, ms (so its final stage can be read)
     ARGV[8..]  seat ids, in the order of KEYS[4..]
+    (the session's hold-deadlines:{sid} zset is built from ARGV[3]; same hash tag)
 
   Output:
     {'OK', expiresAtMs}
@@ -56,6 +57,7 @@ redis.call('HSET', holdKey,
   'userId', userId, 'sessionId', sessionId, 'seatIds', table.concat(seatIds, ','),
   'stage', 'held', 'tokenHash', tokenHash, 'createdAt', now, 'expiresAt', expiresAt)
 redis.call('PEXPIREAT', holdKey, expiresAt + retention)
+redis.call('ZADD', deadlinesKey(sessionId), expiresAt, holdId)
 
 emit(streamKey, 'hold.created', now, {
   holdId = holdId, userId = userId, sessionId = sessionId, seatIds = seatIds, expiresAt = expiresAt,

@@ -11,7 +11,7 @@
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
     KEYS[2]   session events    events:{sid}          stream
-    (seat and user-seats keys are built from the hold record; same hash tag)
+    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   orderId the outcome is for (an outcome for another order is stale)
@@ -59,6 +59,7 @@ if outcome == 'declined' then
   redis.call('HSET', holdKey, 'stage', 'confirmed', 'expiresAt', expiresAt, 'lastDeclinedOrderId', orderId)
   redis.call('HDEL', holdKey, 'orderId', 'paymentToken')
   redis.call('PEXPIREAT', holdKey, expiresAt + retention)
+  redis.call('ZADD', deadlinesKey(hold.sessionId), expiresAt, holdId)
   return {'OK', 'confirmed', expiresAt}
 end
 

@@ -4,7 +4,7 @@
 
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
-    (seat and user-seats keys are built from the hold record; same hash tag)
+    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   auth kind: 'token' | 'user'
@@ -47,6 +47,8 @@ for _, seatId in ipairs(hold.seatIds) do
 end
 redis.call('PERSIST', userKey)
 redis.call('PERSIST', holdKey)
+-- A paying hold has no deadline; its payment and expiry jobs look after it.
+redis.call('ZREM', deadlinesKey(hold.sessionId), holdId)
 redis.call('HSET', holdKey, 'stage', 'paying', 'orderId', orderId, 'method', ARGV[5],
   'paymentToken', ARGV[6], 'cardLast4', ARGV[7], 'totalCents', ARGV[8], 'orderCreatedAt', now,
   'confirmedExpiresAt', hold.expiresAt)

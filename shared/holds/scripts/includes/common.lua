@@ -20,6 +20,12 @@ local function userSeatsKey(sessionId, userId)
   return 'user-seats:{' .. sessionId .. '}:' .. userId
 end
 
+-- Live holds of a session by expiry (zset holdId -> expiresAt ms), so a sweep can find one whose
+-- cleanup job was never queued (the API stopped right after the hold) and still expire it.
+local function deadlinesKey(sessionId)
+  return 'hold-deadlines:{' .. sessionId .. '}'
+end
+
 local function splitIds(csv)
   local ids = {}
   for id in string.gmatch(csv, '[^,]+') do
