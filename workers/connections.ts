@@ -1,6 +1,7 @@
 import type { RecoveringChannelModel } from 'amqplib';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config';
+import { EventConsumer, type ConsumerOptions } from '../shared/consumer';
 import { initOrm, type Orm } from '../shared/db/orm';
 import type { HealthCheck } from '../shared/health';
 import { createHoldContext, type HoldContext } from '../shared/holds/hold-context';
@@ -8,6 +9,7 @@ import type { Logger } from '../shared/logger';
 import { createCheckoutQueues } from '../shared/queues';
 import { connectRabbit } from '../shared/rabbitmq';
 import { createRedis } from '../shared/redis';
+import type { WorkerKind } from './runtime';
 
 export interface WorkerConnections {
   redis: Redis;
@@ -43,6 +45,35 @@ export async function openWorkerConnections(
     close: async () => {
       await Promise.all([queues.close(), rabbit.close(), orm.close()]);
       await redis.quit();
+    },
+  };
+}
+
+/**
+ * A worker kind that is one RabbitMQ consumer (shared/consumer.ts) over the usual connections:
+ * the finaliser and the notifier differ only in what they consume and how they handle it.
+ */
+export function consumerWorker<T>(
+  name: string,
+  consumerOptions: (connections: WorkerConnections, logger: Logger) => ConsumerOptions<T>,
+): WorkerKind {
+  return {
+    name,
+    async start({ config, logger }) {
+      const connections = await openWorkerConnections(config, logger);
+      const consumer = new EventConsumer(
+        connections.rabbit,
+        logger,
+        consumerOptions(connections, logger),
+      );
+      await consumer.start();
+      return {
+        healthChecks: connections.healthChecks,
+        stop: async () => {
+          await consumer.stop();
+          await connections.close();
+        },
+      };
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Orm } from '../../shared/db/orm';
 import type { EventEnvelope, EventType } from '../../shared/events';
 import type { Logger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/rabbitmq';
+import { RelayLoop } from './relay-loop';
 
 const BATCH = 200;
 const IDLE_POLL_MS = 100;
@@ -19,36 +20,13 @@ interface OutboxRow {
  * relay copies drain the outbox side by side without publishing a row twice; a crash before the
  * commit leaves the rows unpublished, to be published (again) later — consumers dedupe by id.
  */
-export class OutboxRelay {
-  private stopping = false;
-  private done?: Promise<void>;
-
+export class OutboxRelay extends RelayLoop {
   constructor(
     private readonly orm: Orm,
     private readonly publisher: EventPublisher,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.done = this.loop();
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.done;
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      let published = 0;
-      try {
-        published = await this.relayOnce();
-      } catch (err) {
-        this.logger.warn('outbox round failed; retrying', { err: (err as Error).message });
-      }
-      // A full batch means more is waiting: go again at once.
-      if (published < BATCH) await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
-    }
+    logger: Logger,
+  ) {
+    super(logger, IDLE_POLL_MS, BATCH);
   }
 
   async relayOnce(): Promise<number> {

@@ -4,6 +4,7 @@ import { envelopeFromStreamEntry, type EventEnvelope } from '../../shared/events
 import { EVENT_STREAMS_KEY } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/rabbitmq';
+import { RelayLoop } from './relay-loop';
 
 const GROUP = 'event-relay';
 const BATCH = 200;
@@ -35,50 +36,32 @@ const toFields = (flat: string[]) => {
  * so consumers recognise the duplicate. Copies share one consumer group: each entry goes to one
  * of them, and one that died has its unacknowledged entries claimed by the others.
  */
-export class EventRelay {
-  private stopping = false;
+export class EventRelay extends RelayLoop {
   private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly knownStreams = new Set<string>();
   private lastClaimAt = 0;
   private retryOwnPending = false;
-  private done?: Promise<void>;
   private readonly claimIdleMs: number;
   private readonly claimEveryMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly publisher: EventPublisher,
-    private readonly logger: Logger,
+    logger: Logger,
     { claimIdleMs = CLAIM_IDLE_MS, claimEveryMs = CLAIM_EVERY_MS }: EventRelayOptions = {},
   ) {
+    // No pause after a good round: the blocking read waits for new entries by itself.
+    super(logger, RETRY_DELAY_MS, 0);
     this.claimIdleMs = claimIdleMs;
     this.claimEveryMs = claimEveryMs;
   }
 
-  start(): void {
-    this.done = this.loop();
-  }
-
-  /** Finishes the batch in hand (published and acknowledged), then returns. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.done;
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.relayOnce();
-      } catch (err) {
-        // Entries read but not acknowledged (their publish failed) stay pending under this
-        // consumer, where '>' never returns them: the next round retries them first.
-        this.retryOwnPending = true;
-        // A stream or group that vanished (Redis restarted without its data) is set up again.
-        if ((err as Error).message.includes('NOGROUP')) this.knownStreams.clear();
-        this.logger.warn('relay round failed; retrying', { err: (err as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-      }
-    }
+  protected override onRoundFailed(err: Error): void {
+    // Entries read but not acknowledged (their publish failed) stay pending under this
+    // consumer, where '>' never returns them: the next round retries them first.
+    this.retryOwnPending = true;
+    // A stream or group that vanished (Redis restarted without its data) is set up again.
+    if (err.message.includes('NOGROUP')) this.knownStreams.clear();
   }
 
   /**
@@ -100,20 +83,25 @@ export class EventRelay {
       this.lastClaimAt = Date.now();
       for (const stream of streams) relayed += await this.relayAbandoned(stream);
     }
-    const reply = (await this.redis.xreadgroup(
+    const reply = await this.readGroup(streams, '>', BLOCK_MS);
+    for (const [stream, entries] of reply ?? []) relayed += await this.relay(stream, entries);
+    return relayed;
+  }
+
+  /** XREADGROUP on every stream from `id` ('>' new entries, '0' this consumer's pending ones). */
+  private async readGroup(streams: string[], id: '>' | '0', blockMs?: number) {
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    return (await this.redis.xreadgroup(
       'GROUP',
       GROUP,
       this.consumer,
       'COUNT',
       BATCH,
-      'BLOCK',
-      BLOCK_MS,
+      ...(block as ['BLOCK', number]),
       'STREAMS',
       ...streams,
-      ...streams.map(() => '>'),
+      ...streams.map(() => id),
     )) as StreamReply | null;
-    for (const [stream, entries] of reply ?? []) relayed += await this.relay(stream, entries);
-    return relayed;
   }
 
   private async streams(): Promise<string[]> {
@@ -148,16 +136,7 @@ export class EventRelay {
   private async relayOwnPending(streams: string[]): Promise<number> {
     let relayed = 0;
     for (;;) {
-      const reply = (await this.redis.xreadgroup(
-        'GROUP',
-        GROUP,
-        this.consumer,
-        'COUNT',
-        BATCH,
-        'STREAMS',
-        ...streams,
-        ...streams.map(() => '0'),
-      )) as StreamReply | null;
+      const reply = await this.readGroup(streams, '0');
       let read = 0;
       for (const [stream, entries] of reply ?? []) {
         read += entries.length;

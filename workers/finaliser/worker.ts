@@ -1,5 +1,5 @@
-import { EventConsumer, type ConsumerOptions } from '../../shared/consumer';
-import { openWorkerConnections } from '../connections';
+import type { ConsumerOptions } from '../../shared/consumer';
+import { consumerWorker } from '../connections';
 import type { WorkerKind } from '../runtime';
 import { finaliseBatch, parsePaymentApproved } from './finalise-batch';
 
@@ -18,28 +18,14 @@ export const FINALISER_DEFAULTS: Required<FinaliserOptions> = {
 
 /** RabbitMQ consumer of payment.approved: writes the sales into Postgres, in batches. */
 export function createFinaliserWorker(options: FinaliserOptions = {}): WorkerKind {
-  return {
-    name: 'finaliser',
-    async start({ config, logger }) {
-      const connections = await openWorkerConnections(config, logger);
-      const consumer = new EventConsumer(connections.rabbit, logger, {
-        ...FINALISER_DEFAULTS,
-        ...options,
-        queue: FINALISER_QUEUE,
-        bindings: ['payment.approved'],
-        parse: parsePaymentApproved,
-        handle: finaliseBatch(connections.orm, connections.ctx, logger),
-      });
-      await consumer.start();
-      return {
-        healthChecks: connections.healthChecks,
-        stop: async () => {
-          await consumer.stop();
-          await connections.close();
-        },
-      };
-    },
-  };
+  return consumerWorker('finaliser', (connections, logger) => ({
+    ...FINALISER_DEFAULTS,
+    ...options,
+    queue: FINALISER_QUEUE,
+    bindings: ['payment.approved'],
+    parse: parsePaymentApproved,
+    handle: finaliseBatch(connections.orm, connections.ctx, logger),
+  }));
 }
 
 export const finaliserWorker: WorkerKind = createFinaliserWorker();

@@ -1,9 +1,8 @@
 import Joi from 'joi';
-import { EventConsumer } from '../../shared/consumer';
 import type { EventEnvelope } from '../../shared/events';
 import type { OrderCompleted } from '../../shared/orders/contracts';
 import { writeReceipts } from '../../shared/orders/write-receipt';
-import { openWorkerConnections } from '../connections';
+import { consumerWorker } from '../connections';
 import type { WorkerKind } from '../runtime';
 
 export const NOTIFIER_QUEUE = 'notifier.order-completed';
@@ -24,32 +23,21 @@ function parseOrderCompleted(envelope: EventEnvelope): OrderCompleted {
   return value;
 }
 
-/** RabbitMQ consumer of order.completed: stores the buyer's receipt. */
-export const notifierWorker: WorkerKind = {
-  name: 'notifier',
-  async start({ config, logger }) {
-    const connections = await openWorkerConnections(config, logger);
-    const consumer = new EventConsumer(connections.rabbit, logger, {
-      queue: NOTIFIER_QUEUE,
-      bindings: ['order.completed'],
-      batchSize: 50,
-      maxAttempts: 8,
-      retryBaseMs: 250,
-      parse: parseOrderCompleted,
-      handle: async (batch) => {
-        await writeReceipts(
-          connections.orm,
-          batch.map(({ envelope, body }) => ({ eventId: envelope.id, sale: body })),
-        );
-      },
-    });
-    await consumer.start();
-    return {
-      healthChecks: connections.healthChecks,
-      stop: async () => {
-        await consumer.stop();
-        await connections.close();
-      },
-    };
-  },
-};
+/** RabbitMQ consumer of order.completed: stores the buyers' receipts, in batches. */
+export const notifierWorker: WorkerKind = consumerWorker<OrderCompleted>(
+  'notifier',
+  (connections) => ({
+    queue: NOTIFIER_QUEUE,
+    bindings: ['order.completed'],
+    batchSize: 50,
+    maxAttempts: 8,
+    retryBaseMs: 250,
+    parse: parseOrderCompleted,
+    handle: async (batch) => {
+      await writeReceipts(
+        connections.orm,
+        batch.map(({ envelope, body }) => ({ eventId: envelope.id, sale: body })),
+      );
+    },
+  }),
+);
