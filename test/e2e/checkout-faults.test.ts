@@ -21,6 +21,7 @@ import { paymentsWorker } from '../../workers/payments/worker';
 import type { WorkerKind } from '../../workers/runtime';
 import { envOf, freePort, startEntryProcess } from '../support/processes';
 import { startTestApi, type TestApi } from '../support/api';
+import { confirmedHold, Dealer, seededCinema, type Hold } from '../support/cinema';
 import { silentLogger } from '../support/database';
 import { createTestVhost, EventSpy } from '../support/rabbitmq';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
@@ -40,18 +41,13 @@ const execRabbitmqctl = (...args: string[]) =>
 
 jest.setTimeout(90_000);
 
-interface Hold {
-  holdId: string;
-  holdToken: string;
-  userId: string;
-  sessionId: string;
-  seatIds: string[];
-}
-interface SessionView {
-  id: string;
-  priceCents: number;
-  seats: { id: string; status: string }[];
-}
+const EVERY_WORKER = [
+  holdsWorker,
+  paymentsWorker,
+  finaliserWorker,
+  notifierWorker,
+  eventRelayWorker,
+];
 
 let redisDb: OwnRedisDb;
 beforeAll(async () => {
@@ -86,23 +82,10 @@ async function checkoutWorld(kinds: WorkerKind[]) {
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const http = () => request(baseUrl);
 
-  const users: { id: string }[] = (await http().get('/api/v1/users').expect(200)).body;
-  const sessions = (await http().get('/api/v1/sessions').expect(200)).body;
-  const bigId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
-  const session: SessionView = (await http().get(`/api/v1/sessions/${bigId}`).expect(200)).body;
-  let nextSeat = 0;
-  const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
+  const { users, big: session } = await seededCinema(baseUrl);
+  const { freshSeats } = new Dealer(session.seats);
   const em = () => api.db.orm.em.fork();
 
-  const confirmedHold = async (userId: string, seatIds: string[]): Promise<Hold> => {
-    const hold: Hold = (await http().post('/api/v1/holds').send({ userId, seatIds }).expect(201))
-      .body;
-    await http()
-      .post(`/api/v1/holds/${hold.holdId}/confirm`)
-      .set('X-Hold-Token', hold.holdToken)
-      .expect(200);
-    return { ...hold, userId };
-  };
   const pay = async (hold: Hold, method: 'pix' | 'credit_card' = 'pix'): Promise<string> => {
     const body =
       method === 'pix'
@@ -167,7 +150,7 @@ async function checkoutWorld(kinds: WorkerKind[]) {
     session,
     freshSeats,
     em,
-    confirmedHold,
+    confirmedHold: (userId: string, seatIds: string[]) => confirmedHold(baseUrl, userId, seatIds),
     pay,
     paidCount,
     allPaid,
@@ -199,13 +182,7 @@ async function vhostConnections(vhost: string): Promise<string[]> {
 
 describe('checkout under load and faults', () => {
   it('when 40 buyers check out at once, then all 40 orders are paid, with every seat sold exactly once', async () => {
-    const world = await checkoutWorld([
-      holdsWorker,
-      paymentsWorker,
-      finaliserWorker,
-      notifierWorker,
-      eventRelayWorker,
-    ]);
+    const world = await checkoutWorld(EVERY_WORKER);
     const buyers = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         const res = await world
@@ -288,13 +265,7 @@ describe('checkout under load and faults', () => {
   });
 
   it("when the workers' RabbitMQ connections are closed while payments are in flight, then they reconnect and every accepted payment, and a later one, is paid", async () => {
-    const world = await checkoutWorld([
-      holdsWorker,
-      paymentsWorker,
-      finaliserWorker,
-      notifierWorker,
-      eventRelayWorker,
-    ]);
+    const world = await checkoutWorld(EVERY_WORKER);
     const before = await waitFor(
       async () => {
         const pids = await vhostConnections(world.vhost.name);

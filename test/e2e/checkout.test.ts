@@ -7,6 +7,14 @@ import { holdsWorker } from '../../workers/holds/worker';
 import { notifierWorker } from '../../workers/notifier/worker';
 import { paymentsWorker } from '../../workers/payments/worker';
 import { startTestApi, type TestApi } from '../support/api';
+import {
+  confirmedHold,
+  Dealer,
+  seededCinema,
+  type Hold,
+  type SeatMap,
+  type User,
+} from '../support/cinema';
 import { createTestVhost, EventSpy, type TestVhost } from '../support/rabbitmq';
 import { waitFor } from '../support/wait';
 import { startWorkers } from '../support/workers';
@@ -15,8 +23,9 @@ let vhost: TestVhost;
 let api: TestApi;
 let spy: EventSpy;
 let workers: { stop: () => Promise<void> };
-let users: { id: string }[];
-let session: { id: string; priceCents: number; seats: { id: string; label: string }[] };
+let users: User[];
+let session: SeatMap;
+let dealer: Dealer;
 
 beforeAll(async () => {
   vhost = await createTestVhost();
@@ -29,10 +38,8 @@ beforeAll(async () => {
     notifierWorker,
     eventRelayWorker,
   ]);
-  users = (await request(api.app).get('/api/v1/users')).body;
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  const big = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200);
-  session = (await request(api.app).get(`/api/v1/sessions/${big.id}`)).body;
+  ({ users, big: session } = await seededCinema(api.app));
+  dealer = new Dealer(session.seats);
 });
 afterAll(async () => {
   await workers.stop();
@@ -42,8 +49,6 @@ afterAll(async () => {
 });
 
 const http = () => request(api.app);
-let nextSeat = 0;
-const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
 const card = (number: string) => ({
   number,
   holderName: 'Ana Souza',
@@ -52,16 +57,7 @@ const card = (number: string) => ({
   cvv: '123',
 });
 
-async function confirmedHold(userId: string, seatIds: string[]) {
-  const hold = (await http().post('/api/v1/holds').send({ userId, seatIds }).expect(201)).body;
-  await http()
-    .post(`/api/v1/holds/${hold.holdId}/confirm`)
-    .set('X-Hold-Token', hold.holdToken)
-    .expect(200);
-  return hold as { holdId: string; holdToken: string; seatIds: string[] };
-}
-
-const pay = (hold: { holdId: string; holdToken: string }, body: object, key?: string) => {
+const pay = (hold: Pick<Hold, 'holdId' | 'holdToken'>, body: object, key?: string) => {
   const req = http()
     .post(`/api/v1/holds/${hold.holdId}/payment`)
     .set('X-Hold-Token', hold.holdToken);
@@ -81,7 +77,7 @@ const settled = (orderId: string, status: string) =>
 describe('checkout', () => {
   it('when a confirmed hold is paid by card, then it ends as a paid order with its tickets, payment and receipt', async () => {
     const user = users[0]!.id;
-    const hold = await confirmedHold(user, freshSeats(2));
+    const hold = await confirmedHold(api.app, user, dealer.freshSeats(2));
     const accepted = await pay(hold, {
       method: 'credit_card',
       card: card('4111 1111 1111 1111'),
@@ -148,7 +144,7 @@ describe('checkout', () => {
   });
 
   it('when the card is declined, then the order is declined, the hold is confirmed again, and a retry with pix is paid', async () => {
-    const hold = await confirmedHold(users[1]!.id, freshSeats(1));
+    const hold = await confirmedHold(api.app, users[1]!.id, dealer.freshSeats(1));
     const declined = await pay(hold, {
       method: 'credit_card',
       card: card('4000000000000002'),
@@ -181,7 +177,7 @@ describe('checkout', () => {
     const hold = (
       await http()
         .post('/api/v1/holds')
-        .send({ userId: users[2]!.id, seatIds: freshSeats(1) })
+        .send({ userId: users[2]!.id, seatIds: dealer.freshSeats(1) })
     ).body;
     expect((await pay(hold, { method: 'pix' }).expect(409)).body.error.code).toBe(
       'HOLD_NOT_CONFIRMED',
@@ -208,7 +204,7 @@ describe('checkout', () => {
   });
 
   it('when two payment requests with one Idempotency-Key arrive at once, then there is one order', async () => {
-    const hold = await confirmedHold(users[3]!.id, freshSeats(1));
+    const hold = await confirmedHold(api.app, users[3]!.id, dealer.freshSeats(1));
     const [a, b] = await Promise.all([
       pay(hold, { method: 'pix' }, 'pay-once-key'),
       pay(hold, { method: 'pix' }, 'pay-once-key'),
@@ -222,7 +218,7 @@ describe('checkout', () => {
   });
 
   it('buys through the seed routes: reserva/assento, confirma-intencao, pagamento (pix by default)', async () => {
-    const [seat] = freshSeats(1);
+    const [seat] = dealer.freshSeats(1);
     const user = users[4]!.id;
     await http().post('/reserva/assento').send({ usuario_id: user, assento_id: seat }).expect(201);
     await http()
@@ -244,8 +240,8 @@ describe('checkout', () => {
   });
 
   it('when an admin refunds an order, then its seats are on sale again and sell to someone else', async () => {
-    const seats = freshSeats(1);
-    const hold = await confirmedHold(users[6]!.id, seats);
+    const seats = dealer.freshSeats(1);
+    const hold = await confirmedHold(api.app, users[6]!.id, seats);
     const { orderId } = (await pay(hold, { method: 'pix' }).expect(202)).body;
     await settled(orderId, 'paid');
     await http().post(`/api/v1/orders/${orderId}/refund`).expect(401);
@@ -262,7 +258,7 @@ describe('checkout', () => {
       what: 'order.refunded',
     });
 
-    const again = await confirmedHold(users[7]!.id, seats);
+    const again = await confirmedHold(api.app, users[7]!.id, seats);
     const second = (await pay(again, { method: 'pix' }).expect(202)).body;
     await settled(second.orderId, 'paid');
     await http().post(`/api/v1/orders/${orderId}/refund`).set(api.adminAuth).expect(200);
@@ -273,7 +269,7 @@ describe('checkout', () => {
     const user = users[8]!.id;
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const hold = await confirmedHold(user, freshSeats(1));
+      const hold = await confirmedHold(api.app, user, dealer.freshSeats(1));
       const { orderId } = (await pay(hold, { method: 'pix' }).expect(202)).body;
       await settled(orderId, 'paid');
       ids.push(orderId);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { startRealServer, type RealServer } from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
+import { Dealer, scanKeys, seededCinema } from '../support/cinema';
 
 interface Answer {
   status: number;
@@ -18,7 +19,8 @@ let api: TestApi;
 let server: RealServer;
 let baseUrl: string;
 let sessionId: string;
-let seats: string[];
+/** Hands out seats no other test in this file has used. */
+let dealer: Dealer;
 let users: string[];
 /** Requests the server is working on right now, and the most it has seen at once since reset. */
 let inFlight: RealServer['inFlight'];
@@ -44,29 +46,14 @@ async function call(
 const hold = (body: { userId: string; seatIds: string[] }, key?: string) =>
   call('POST', '/api/v1/holds', { body, headers: key ? { 'Idempotency-Key': key } : {} });
 
-let nextSeat = 0;
-/** Seats no other test in this file has used. */
-const freshSeats = (n: number) => seats.slice(nextSeat, (nextSeat += n));
 let nextUser = 0;
 /** A user no other test has used, so HOLD_LIMIT never plays a part. */
 const freshUser = () => users[nextUser++]!;
 
-/** Every key of a pattern (SCAN). */
-async function scanKeys(pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await api.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
 /** The effects a hold leaves: hold records in Redis and delayed expiry jobs in BullMQ. */
 async function effects() {
   return {
-    holds: (await scanKeys(`hold:{${sessionId}}:*`)).length,
+    holds: (await scanKeys(api.redis, `hold:{${sessionId}}:*`)).length,
     expiryJobs: await api.queues.expiry.getDelayedCount(),
   };
 }
@@ -90,11 +77,9 @@ beforeAll(async () => {
     expect(res.status).toBe(201);
     return res.body.id;
   });
-  const sessions = (await call('GET', '/api/v1/sessions')).body;
-  sessionId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
-  seats = (await call('GET', `/api/v1/sessions/${sessionId}`)).body.seats.map(
-    (s: { id: string }) => s.id,
-  );
+  const { big } = await seededCinema(api.app);
+  sessionId = big.id;
+  dealer = new Dealer(big.seats);
 });
 
 afterAll(async () => {
@@ -105,7 +90,7 @@ afterAll(async () => {
 describe('POST /api/v1/holds with an Idempotency-Key', () => {
   it('when a request is retried with the same key and body, then the retry gets the same status and body, marked replayed, and there is one hold and one expiry job', async () => {
     const key = randomUUID();
-    const body = { userId: freshUser(), seatIds: freshSeats(2) };
+    const body = { userId: freshUser(), seatIds: dealer.freshSeats(2) };
     const before = await effects();
 
     const first = await hold(body, key);
@@ -126,7 +111,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
   it('when the body keys come in another order, then it is the same request and is replayed', async () => {
     const key = randomUUID();
     const userId = freshUser();
-    const seatIds = freshSeats(1);
+    const seatIds = dealer.freshSeats(1);
     const first = await hold({ userId, seatIds }, key);
     const retry = await call('POST', '/api/v1/holds', {
       body: { seatIds, userId },
@@ -139,11 +124,11 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
   it('when the same key comes with a different body, then it answers 422 IDEMPOTENCY_KEY_REUSED and holds nothing new', async () => {
     const key = randomUUID();
     const userId = freshUser();
-    const first = await hold({ userId, seatIds: freshSeats(1) }, key);
+    const first = await hold({ userId, seatIds: dealer.freshSeats(1) }, key);
     expect(first.status).toBe(201);
     const before = await effects();
 
-    const otherSeats = freshSeats(2);
+    const otherSeats = dealer.freshSeats(2);
     const reused = await hold({ userId, seatIds: otherSeats }, key);
 
     expect(reused.status).toBe(422);
@@ -156,7 +141,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
 
   it('when two requests with the same key arrive at the same time, then both get the same answer and exactly one hold exists', async () => {
     const key = randomUUID();
-    const body = { userId: freshUser(), seatIds: freshSeats(2) };
+    const body = { userId: freshUser(), seatIds: dealer.freshSeats(2) };
     const before = await effects();
 
     inFlight.peak = 0;
@@ -177,7 +162,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
   it('when two requests with the same key but different bodies arrive at the same time, then one is served, the other gets 422, and only the served one holds', async () => {
     const key = randomUUID();
     const userId = freshUser();
-    const [seatsA, seatsB] = [freshSeats(1), freshSeats(1)];
+    const [seatsA, seatsB] = [dealer.freshSeats(1), dealer.freshSeats(1)];
     const before = await effects();
 
     const answers = await Promise.all([
@@ -196,7 +181,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
   });
 
   it('when the first answer was 409 (seat taken), then a retry replays that 409 even after the seat frees', async () => {
-    const [seat] = freshSeats(1);
+    const [seat] = dealer.freshSeats(1);
     const holder = (await hold({ userId: freshUser(), seatIds: [seat!] })).body;
     expect(holder.holdId).toBeDefined();
     const key = randomUUID();
@@ -222,10 +207,10 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
 
   it('when an answer is stored for replay, then Redis does not hold its hold token (or the key) in clear text', async () => {
     const key = `retry-me-${randomUUID()}`;
-    const created = await hold({ userId: freshUser(), seatIds: freshSeats(1) }, key);
+    const created = await hold({ userId: freshUser(), seatIds: dealer.freshSeats(1) }, key);
     expect(created.status).toBe(201);
 
-    const idemKeys = await scanKeys('idem:*');
+    const idemKeys = await scanKeys(api.redis, 'idem:*');
     expect(idemKeys.length).toBeGreaterThan(0);
     const stored = (await Promise.all(idemKeys.map((k) => api.redis.get(k)))).join('\n');
     for (const k of idemKeys) expect(k).not.toContain(key);
@@ -239,13 +224,13 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
 
   it('when requests use different keys, then each is handled on its own: two holds, or a real 409, never a replay', async () => {
     const userId = freshUser();
-    const a = await hold({ userId, seatIds: freshSeats(1) }, randomUUID());
-    const b = await hold({ userId, seatIds: freshSeats(1) }, randomUUID());
+    const a = await hold({ userId, seatIds: dealer.freshSeats(1) }, randomUUID());
+    const b = await hold({ userId, seatIds: dealer.freshSeats(1) }, randomUUID());
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(b.body.holdId).not.toBe(a.body.holdId);
     expect(b.replayed).toBeNull();
 
-    const sameBody = { userId: freshUser(), seatIds: freshSeats(1) };
+    const sameBody = { userId: freshUser(), seatIds: dealer.freshSeats(1) };
     const first = await hold(sameBody, randomUUID());
     const second = await hold(sameBody, randomUUID());
     expect(first.status).toBe(201);
@@ -255,7 +240,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
   });
 
   it('when requests carry no Idempotency-Key, then they are not deduplicated', async () => {
-    const body = { userId: freshUser(), seatIds: freshSeats(1) };
+    const body = { userId: freshUser(), seatIds: dealer.freshSeats(1) };
     const before = await effects();
     const first = await hold(body);
     const second = await hold(body);

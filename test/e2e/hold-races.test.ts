@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { startRealServer, type RealServer } from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
+import { scanKeys, seededCinema } from '../support/cinema';
 
 interface Answer {
   status: number;
@@ -36,18 +37,6 @@ async function call(method: string, path: string, body?: unknown): Promise<Answe
 const hold = (userId: string, seatIds: string[]) =>
   call('POST', '/api/v1/holds', { userId, seatIds });
 
-/** Every key of a pattern, without KEYS (SCAN, as one would in production). */
-async function scanKeys(pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await api.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -57,7 +46,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 async function heldInRedis() {
   const prefix = `seat:{${sessionId}}:`;
-  const seatKeys = await scanKeys(`${prefix}*`);
+  const seatKeys = await scanKeys(api.redis, `${prefix}*`);
   const owners = seatKeys.length > 0 ? await api.redis.mget(seatKeys) : [];
   const seatToHold = new Map<string, string>();
   seatKeys.forEach((key, i) => {
@@ -67,7 +56,7 @@ async function heldInRedis() {
 
   const holdPrefix = `hold:{${sessionId}}:`;
   const holds = new Map<string, Record<string, string>>();
-  for (const key of await scanKeys(`${holdPrefix}*`)) {
+  for (const key of await scanKeys(api.redis, `${holdPrefix}*`)) {
     holds.set(key.slice(holdPrefix.length), await api.redis.hgetall(key));
   }
 
@@ -95,9 +84,9 @@ async function heldInRedis() {
 /** Each test starts from a session where nothing is held (the previous race's holds removed). */
 async function clearHolds() {
   const keys = [
-    ...(await scanKeys(`seat:{${sessionId}}:*`)),
-    ...(await scanKeys(`hold:{${sessionId}}:*`)),
-    ...(await scanKeys(`user-seats:{${sessionId}}:*`)),
+    ...(await scanKeys(api.redis, `seat:{${sessionId}}:*`)),
+    ...(await scanKeys(api.redis, `hold:{${sessionId}}:*`)),
+    ...(await scanKeys(api.redis, `user-seats:{${sessionId}}:*`)),
   ];
   if (keys.length > 0) await api.redis.del(...keys);
 }
@@ -110,11 +99,9 @@ beforeAll(async () => {
   baseUrl = server.baseUrl;
   inFlight = server.inFlight;
 
-  const sessions = (await call('GET', '/api/v1/sessions')).body;
-  sessionId = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200).id;
-  seats = (await call('GET', `/api/v1/sessions/${sessionId}`)).body.seats.map(
-    (s: { id: string }) => s.id,
-  );
+  const { big } = await seededCinema(api.app);
+  sessionId = big.id;
+  seats = big.seats.map((s) => s.id);
   expect(seats).toHaveLength(200);
 
   const run = randomBytes(4).toString('hex');
@@ -236,7 +223,7 @@ describe('500 requests on one seat', () => {
       stage: 'held',
     });
     // Only the winner holds anything: no loser was charged a seat against its HOLD_LIMIT.
-    const userSets = await scanKeys(`user-seats:{${sessionId}}:*`);
+    const userSets = await scanKeys(api.redis, `user-seats:{${sessionId}}:*`);
     expect(userSets).toEqual([`user-seats:{${sessionId}}:${winners[0]!.body.userId}`]);
   });
 });

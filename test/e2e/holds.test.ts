@@ -1,26 +1,24 @@
 import request from 'supertest';
 import { expiryJobId } from '../../shared/queues';
 import { startTestApi, type TestApi } from '../support/api';
+import { Dealer, seededCinema, type SeatMap, type User } from '../support/cinema';
 
 let api: TestApi;
-let users: { id: string }[];
-let session: { id: string; seats: { id: string; label: string; status: string }[] };
+let users: User[];
+let session: SeatMap;
+/** Hands out seats no other test in this file has used. */
+let dealer: Dealer;
 
 beforeAll(async () => {
   api = await startTestApi({ MAX_SEATS_PER_HOLD: '4' });
-  users = (await request(api.app).get('/api/v1/users')).body;
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  const big = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200);
-  session = (await request(api.app).get(`/api/v1/sessions/${big.id}`)).body;
+  ({ users, big: session } = await seededCinema(api.app));
+  dealer = new Dealer(session.seats);
 });
 afterAll(async () => {
   await api.close();
 });
 
 const http = () => request(api.app);
-let nextSeat = 0;
-/** Seats no other test in this file has used. */
-const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
 const hold = (userId: string, seatIds: string[]) =>
   http().post('/api/v1/holds').send({ userId, seatIds });
 const seatStatus = async (seatId: string) =>
@@ -30,7 +28,7 @@ const seatStatus = async (seatId: string) =>
 
 describe('holding seats', () => {
   it('when a user holds free seats, then they get the hold with its token, and the seat map shows them held', async () => {
-    const seatIds = freshSeats(2);
+    const seatIds = dealer.freshSeats(2);
     const res = await hold(users[0]!.id, seatIds).expect(201);
     expect(res.body).toEqual({
       holdId: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -51,14 +49,14 @@ describe('holding seats', () => {
   });
 
   it('stores the hold token only as a hash', async () => {
-    const res = await hold(users[0]!.id, freshSeats(1)).expect(201);
+    const res = await hold(users[0]!.id, dealer.freshSeats(1)).expect(201);
     const record = await api.redis.hgetall(`hold:{${session.id}}:${res.body.holdId}`);
     expect(Object.values(record)).not.toContain(res.body.holdToken);
     expect(record.tokenHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('schedules the hold cleanup as a delayed BullMQ job named after the hold and its stage', async () => {
-    const res = await hold(users[0]!.id, freshSeats(1)).expect(201);
+    const res = await hold(users[0]!.id, dealer.freshSeats(1)).expect(201);
     const job = await api.queues.expiry.getJob(expiryJobId(res.body.holdId, 'held'));
     expect(job?.data).toEqual({
       holdId: res.body.holdId,
@@ -70,7 +68,7 @@ describe('holding seats', () => {
   });
 
   it('when one of the seats is taken, then the hold answers 409 naming it, and holds none of the others', async () => {
-    const [taken, free] = freshSeats(2);
+    const [taken, free] = dealer.freshSeats(2);
     await hold(users[9]!.id, [taken!]).expect(201);
     const res = await hold(users[1]!.id, [free!, taken!]).expect(409);
     expect(res.body.error).toMatchObject({ code: 'SEAT_UNAVAILABLE', seatIds: [taken] });
@@ -78,7 +76,7 @@ describe('holding seats', () => {
   });
 
   it('when a seat is sold, then it cannot be held', async () => {
-    const [sold] = freshSeats(1);
+    const [sold] = dealer.freshSeats(1);
     await api.redis.set(`seat:{${session.id}}:${sold}`, 'sold:some-order');
     const res = await hold(users[1]!.id, [sold!]).expect(409);
     expect(res.body.error.seatIds).toEqual([sold]);
@@ -86,7 +84,9 @@ describe('holding seats', () => {
 
   it('when the user or a seat does not exist, then it answers 404', async () => {
     const unknown = '00000000-0000-4000-8000-000000000001';
-    expect((await hold(unknown, freshSeats(1)).expect(404)).body.error.code).toBe('USER_NOT_FOUND');
+    expect((await hold(unknown, dealer.freshSeats(1)).expect(404)).body.error.code).toBe(
+      'USER_NOT_FOUND',
+    );
     const res = await hold(users[1]!.id, [unknown]).expect(404);
     expect(res.body.error).toMatchObject({ code: 'SEAT_NOT_FOUND', seatIds: [unknown] });
   });
@@ -96,7 +96,7 @@ describe('holding seats', () => {
       (s: { id: string }) => s.id !== session.id,
     );
     const otherSeat = (await http().get(`/api/v1/sessions/${other.id}`)).body.seats[0].id;
-    const res = await hold(users[1]!.id, [freshSeats(1)[0]!, otherSeat]).expect(400);
+    const res = await hold(users[1]!.id, [dealer.freshSeats(1)[0]!, otherSeat]).expect(400);
     expect(res.body.error.code).toBe('SEATS_IN_SEVERAL_SESSIONS');
   });
 
@@ -118,16 +118,16 @@ describe('holding seats', () => {
 
   it('when a user would hold more than MAX_SEATS_PER_HOLD seats of a session, then it answers 429 HOLD_LIMIT', async () => {
     const user = users[2]!.id;
-    await hold(user, freshSeats(3)).expect(201);
-    const res = await hold(user, freshSeats(2)).expect(429);
+    await hold(user, dealer.freshSeats(3)).expect(201);
+    const res = await hold(user, dealer.freshSeats(2)).expect(429);
     expect(res.body.error).toMatchObject({ code: 'HOLD_LIMIT', limit: 4, alreadyHeld: 3 });
-    await hold(user, freshSeats(1)).expect(201);
+    await hold(user, dealer.freshSeats(1)).expect(201);
   });
 });
 
 describe('a hold after it is taken', () => {
   it('can be read with its token; without it or with another, 403; an unknown hold, 404', async () => {
-    const created = (await hold(users[3]!.id, freshSeats(1)).expect(201)).body;
+    const created = (await hold(users[3]!.id, dealer.freshSeats(1)).expect(201)).body;
     const res = await http()
       .get(`/api/v1/holds/${created.holdId}`)
       .set('X-Hold-Token', created.holdToken)
@@ -148,7 +148,7 @@ describe('a hold after it is taken', () => {
   });
 
   it('when confirmed, then it lives CONFIRMED_HOLD_TTL_SECONDS, its seats too, and a confirmation job is queued', async () => {
-    const created = (await hold(users[3]!.id, freshSeats(1)).expect(201)).body;
+    const created = (await hold(users[3]!.id, dealer.freshSeats(1)).expect(201)).body;
     await http().post(`/api/v1/holds/${created.holdId}/confirm`).expect(403);
     const res = await http()
       .post(`/api/v1/holds/${created.holdId}/confirm`)
@@ -174,7 +174,7 @@ describe('a hold after it is taken', () => {
   });
 
   it('when released, then its seats are available at once, and confirming it answers 410', async () => {
-    const created = (await hold(users[3]!.id, freshSeats(2)).expect(201)).body;
+    const created = (await hold(users[3]!.id, dealer.freshSeats(2)).expect(201)).body;
     await http().delete(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', 'wrong').expect(403);
     expect(await seatStatus(created.seatIds[0])).toBe('held');
     await http()
@@ -202,7 +202,7 @@ describe('a hold after it is taken', () => {
 
 describe('seed-compatible hold routes', () => {
   it('POST /reserva/assento holds one seat and answers like POST /api/v1/holds', async () => {
-    const [seat] = freshSeats(1);
+    const [seat] = dealer.freshSeats(1);
     const res = await http()
       .post('/reserva/assento')
       .send({ usuario_id: users[5]!.id, assento_id: seat })
@@ -221,19 +221,23 @@ describe('seed-compatible hold routes', () => {
   });
 
   it('POST /reserva/assento takes several seats with assento_ids, and refuses both forms at once', async () => {
-    const seats = freshSeats(2);
+    const seats = dealer.freshSeats(2);
     await http()
       .post('/reserva/assento')
       .send({ usuario_id: users[5]!.id, assento_ids: seats })
       .expect(201);
     await http()
       .post('/reserva/assento')
-      .send({ usuario_id: users[5]!.id, assento_id: freshSeats(1)[0], assento_ids: freshSeats(1) })
+      .send({
+        usuario_id: users[5]!.id,
+        assento_id: dealer.freshSeats(1)[0],
+        assento_ids: dealer.freshSeats(1),
+      })
       .expect(400);
   });
 
   it('POST /reserva/confirma-intencao confirms the hold of the seat for its holder only', async () => {
-    const [seat] = freshSeats(1);
+    const [seat] = dealer.freshSeats(1);
     const created = (
       await http().post('/reserva/assento').send({ usuario_id: users[7]!.id, assento_id: seat })
     ).body;
@@ -254,7 +258,7 @@ describe('seed-compatible hold routes', () => {
   });
 
   it('POST /reserva/confirma-intencao on a seat nobody holds answers 410, on an unknown seat 404', async () => {
-    const [seat] = freshSeats(1);
+    const [seat] = dealer.freshSeats(1);
     await http()
       .post('/reserva/confirma-intencao')
       .send({ usuario_id: users[7]!.id, assento_id: seat })

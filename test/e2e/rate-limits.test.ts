@@ -7,30 +7,24 @@ import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { createApp } from '../../api/app';
-import { Directory } from '../../shared/catalogue/directory';
-import { createCheckoutQueues, type CheckoutQueues } from '../../shared/queues';
-import { createRedis } from '../../shared/redis';
-import { startTestApi } from '../support/api';
-import { silentLogger } from '../support/database';
+import type { CheckoutQueues } from '../../shared/queues';
+import { apiInstance, startTestApi } from '../support/api';
+import { Dealer, seededCinema } from '../support/cinema';
 
 const WINDOW_SECONDS = 60;
 
 /** The API, its 200-seat session, and helpers to use fresh seats and new users. */
 async function setUp(env: Record<string, string>) {
   const api = await startTestApi({ RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS), ...env });
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  const big = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200);
-  const session = (await request(api.app).get(`/api/v1/sessions/${big.id}`)).body;
-  const seats: string[] = session.seats.map((s: { id: string }) => s.id);
-  let nextSeat = 0;
+  const { big } = await seededCinema(api.app);
+  const dealer = new Dealer(big.seats);
   let nextUser = 0;
   const run = randomBytes(4).toString('hex');
   return {
     api,
-    sessionId: big.id as string,
+    sessionId: big.id,
     /** Seats no other test of this API has used. */
-    freshSeat: () => seats[nextSeat++]!,
+    freshSeat: () => dealer.freshSeats(1)[0]!,
     /** A user no other test has used, so their budget is whole. */
     newUser: async (): Promise<string> => {
       const n = nextUser++;
@@ -78,23 +72,7 @@ describe('per-user limit (RATE_LIMIT_PER_USER=3 per 60 s, per-IP off)', () => {
 
   beforeAll(async () => {
     ctx = await setUp({ RATE_LIMIT_PER_USER: '3', RATE_LIMIT_PER_IP: '0' });
-    const { db } = ctx.api;
-    const directory = new Directory(db.orm);
-    await directory.warmUp();
-    const redis = createRedis(db.config);
-    const queues = createCheckoutQueues(db.config);
-    other = {
-      app: createApp({
-        config: db.config,
-        logger: silentLogger,
-        orm: db.orm,
-        redis,
-        queues,
-        directory,
-      }),
-      redis,
-      queues,
-    };
+    other = await apiInstance(ctx.api.db);
   });
   afterAll(async () => {
     await other.queues.close();

@@ -11,6 +11,14 @@ import { createRedis } from '../../shared/redis';
 import { EventRelay, type EventRelayOptions } from '../../workers/event-relay/relay';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { startTestApi, type TestApi } from '../support/api';
+import {
+  confirmHold,
+  Dealer,
+  holdSeats,
+  seededCinema,
+  type Hold,
+  type SeatMap,
+} from '../support/cinema';
 import { silentLogger } from '../support/database';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
 import { createTestVhost, EventSpy, type TestVhost } from '../support/rabbitmq';
@@ -21,27 +29,15 @@ const GROUP = 'event-relay';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-interface SessionView {
-  id: string;
-  seats: { id: string }[];
-}
-interface Hold {
-  holdId: string;
-  holdToken: string;
-  userId: string;
-  sessionId: string;
-  seatIds: string[];
-  expiresAt: string;
-}
-
 let vhost: TestVhost;
 /** Its workers drain every job and stream of their Redis db: a db no other run uses. */
 let redisDb: OwnRedisDb;
 let api: TestApi;
 let spy: EventSpy;
-let users: { id: string }[];
-let big: SessionView;
-let small: SessionView;
+let big: SeatMap;
+let small: SeatMap;
+/** Hands out seats of the big session no other test in this file has used, and users in turn. */
+let dealer: Dealer;
 
 beforeAll(async () => {
   redisDb = await claimRedisDb();
@@ -53,14 +49,9 @@ beforeAll(async () => {
   });
   await redisDb.mark();
   spy = await EventSpy.attach(vhost.url);
-  users = (await request(api.app).get('/api/v1/users')).body;
-  const sessions: { id: string; seatsTotal: number }[] = (
-    await request(api.app).get('/api/v1/sessions')
-  ).body;
-  const bigId = sessions.find((s) => s.seatsTotal === 200)!.id;
-  const smallId = sessions.find((s) => s.id !== bigId)!.id;
-  big = (await request(api.app).get(`/api/v1/sessions/${bigId}`)).body;
-  small = (await request(api.app).get(`/api/v1/sessions/${smallId}`)).body;
+  const cinema = await seededCinema(api.app);
+  ({ big, small } = cinema);
+  dealer = new Dealer(big.seats, cinema.users);
 });
 afterAll(async () => {
   await spy?.close();
@@ -70,21 +61,8 @@ afterAll(async () => {
 });
 
 const http = () => request(api.app);
-let nextSeat = 0;
-/** Seats of the big session no other test in this file has used. */
-const freshSeats = (n: number) => big.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
-let nextUser = 0;
-const someUser = () => users[nextUser++ % users.length]!.id;
-
-const hold = async (seatIds: string[], userId = someUser()): Promise<Hold> =>
-  (await http().post('/api/v1/holds').send({ userId, seatIds }).expect(201)).body;
-const confirm = async (h: Hold) =>
-  (
-    await http()
-      .post(`/api/v1/holds/${h.holdId}/confirm`)
-      .set('X-Hold-Token', h.holdToken)
-      .expect(200)
-  ).body as { expiresAt: string };
+const hold = (seatIds: string[], userId = dealer.someUser()) => holdSeats(api.app, userId, seatIds);
+const confirm = (h: Hold) => confirmHold(api.app, h);
 const release = (h: Hold) =>
   http().delete(`/api/v1/holds/${h.holdId}`).set('X-Hold-Token', h.holdToken).expect(204);
 
@@ -187,7 +165,7 @@ describe('with one relay running', () => {
     const seatSpy = await EventSpy.attach(vhost.url, 'seat.#');
     try {
       const startedAt = Date.now();
-      const h = await hold(freshSeats(2));
+      const h = await hold(dealer.freshSeats(2));
       const confirmed = await confirm(h);
       await release(h);
       await waitForEvents([h], () => 5);
@@ -249,7 +227,7 @@ describe('with one relay running', () => {
   });
 
   it('when the relay has published and acknowledged the events, then the Redis stream is empty (XLEN 0) and nothing is pending', async () => {
-    const h = await holdAndRelease(freshSeats(3));
+    const h = await holdAndRelease(dealer.freshSeats(3));
     expect(await api.redis.sismember(EVENT_STREAMS_KEY, eventsKey(big.id))).toBe(1);
     await waitForEvents([h], () => eventsPerHoldAndRelease(3));
     await waitUntilDrained(big.id);
@@ -266,7 +244,7 @@ describe('relays that come and go', () => {
     const workers = await startWorkers(api.db.config, [eventRelayWorker, eventRelayWorker]);
     try {
       const holds = await Promise.all(
-        Array.from({ length: 20 }, () => holdAndRelease(freshSeats(2))),
+        Array.from({ length: 20 }, () => holdAndRelease(dealer.freshSeats(2))),
       );
       await waitForEvents(holds, () => eventsPerHoldAndRelease(2), 15_000);
       await waitUntilDrained(big.id);
@@ -312,7 +290,7 @@ describe('relays that come and go', () => {
 
   it('when a relay read entries and died before publishing them, then another relay takes them over and delivers each once, with the id derived from its entry', async () => {
     const stream = eventsKey(big.id);
-    const h = await holdAndRelease(freshSeats(2));
+    const h = await holdAndRelease(dealer.freshSeats(2));
     const abandoned = await readAsDeadRelay(api.redis, stream);
     expect(abandoned).toHaveLength(4);
     expect(await api.redis.xpending(stream, GROUP)).toEqual([
@@ -343,7 +321,7 @@ describe('relays that come and go', () => {
 
   it('when a relay published entries but died before acknowledging them, then another relay publishes them again with the same event ids, so consumers can deduplicate', async () => {
     const stream = eventsKey(big.id);
-    const h = await holdAndRelease(freshSeats(2));
+    const h = await holdAndRelease(dealer.freshSeats(2));
     const abandoned = await readAsDeadRelay(api.redis, stream);
     expect(abandoned).toHaveLength(4);
     // What the dead relay got out before it died: the same bodies a relay builds.
@@ -374,7 +352,7 @@ describe('relays that come and go', () => {
   });
 
   it('when publishing a batch fails (no confirm from the broker), then the relay publishes the same entries again at once, in order, without waiting for the abandoned-entry takeover', async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     await confirm(h);
     await release(h);
     let failures = 0;
@@ -411,14 +389,14 @@ describe('relays that come and go', () => {
     try {
       const relayConnections = (await connectionsOnVhost()).filter((pid) => !before.has(pid));
       expect(relayConnections.length).toBeGreaterThanOrEqual(1);
-      const early = await holdAndRelease(freshSeats(1));
+      const early = await holdAndRelease(dealer.freshSeats(1));
       await waitForEvents([early], () => 3);
 
       // Events keep being recorded (and relayed) while the connection drops, and after it.
       const around: Hold[] = [];
       let recording = true;
       const recorder = (async () => {
-        const seatIds = freshSeats(2);
+        const seatIds = dealer.freshSeats(2);
         while (recording) around.push(await holdAndRelease(seatIds));
       })();
       try {
@@ -441,7 +419,7 @@ describe('relays that come and go', () => {
           ),
         { what: 'the relay to reconnect' },
       );
-      const later = await holdAndRelease(freshSeats(1));
+      const later = await holdAndRelease(dealer.freshSeats(1));
 
       const all = [early, ...around, later];
       await waitForEvents(all, (h) => eventsPerHoldAndRelease(h.seatIds.length), 15_000);

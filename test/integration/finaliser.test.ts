@@ -12,6 +12,7 @@ import { FINALISER } from '../../shared/orders/finalise-payments';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { createFinaliserWorker, FINALISER_QUEUE } from '../../workers/finaliser/worker';
 import { startTestApi, type TestApi } from '../support/api';
+import { confirmedHold, Dealer, seededCinema, type Hold, type SeatMap } from '../support/cinema';
 import { createTestVhost, EventSpy, type TestVhost } from '../support/rabbitmq';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
 import { waitFor } from '../support/wait';
@@ -29,13 +30,6 @@ const MAX_ATTEMPTS = 4;
 const RETRY_BASE_MS = 100;
 const DLQ = deadLetterQueue(FINALISER_QUEUE);
 
-interface Hold {
-  holdId: string;
-  holdToken: string;
-  userId: string;
-  sessionId: string;
-  seatIds: string[];
-}
 interface PayingHold extends Hold {
   orderId: string;
 }
@@ -47,8 +41,9 @@ let spy: EventSpy;
 let workers: { stop: () => Promise<void> };
 let rabbit: ChannelModel;
 let channel: ConfirmChannel;
-let users: { id: string }[];
-let session: { id: string; priceCents: number; seats: { id: string; status: string }[] };
+let session: SeatMap;
+/** Hands out seats no other test in this file has used, and the seeded users in turn. */
+let dealer: Dealer;
 
 beforeAll(async () => {
   redisDb = await claimRedisDb();
@@ -63,10 +58,9 @@ beforeAll(async () => {
   ]);
   rabbit = await connect(vhost.url);
   channel = await rabbit.createConfirmChannel();
-  users = (await request(api.app).get('/api/v1/users')).body;
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  const big = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200);
-  session = (await request(api.app).get(`/api/v1/sessions/${big.id}`)).body;
+  const cinema = await seededCinema(api.app);
+  session = cinema.big;
+  dealer = new Dealer(session.seats, cinema.users);
 });
 afterAll(async () => {
   await rabbit?.close();
@@ -79,19 +73,10 @@ afterAll(async () => {
 
 const http = () => request(api.app);
 const em = () => api.db.orm.em.fork();
-let nextSeat = 0;
-const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
-let nextUser = 0;
-const someUser = () => users[nextUser++ % users.length]!.id;
 
 /** A real hold, confirmed and paid through the API: `paying` in Redis, its job left unrun. */
-async function payingHold(seatIds: string[], userId = someUser()): Promise<PayingHold> {
-  const hold: Hold = (await http().post('/api/v1/holds').send({ userId, seatIds }).expect(201))
-    .body;
-  await http()
-    .post(`/api/v1/holds/${hold.holdId}/confirm`)
-    .set('X-Hold-Token', hold.holdToken)
-    .expect(200);
+async function payingHold(seatIds: string[], userId = dealer.someUser()): Promise<PayingHold> {
+  const hold = await confirmedHold(api.app, userId, seatIds);
   const paid = await http()
     .post(`/api/v1/holds/${hold.holdId}/payment`)
     .set('X-Hold-Token', hold.holdToken)
@@ -101,7 +86,9 @@ async function payingHold(seatIds: string[], userId = someUser()): Promise<Payin
 }
 
 /** What the payment worker would publish for an approved charge of `hold`. */
-function approvedFor(hold: Omit<PayingHold, 'holdToken'>): EventEnvelope<PaymentApproved> {
+function approvedFor(
+  hold: Pick<PayingHold, 'orderId' | 'holdId' | 'sessionId' | 'userId' | 'seatIds'>,
+): EventEnvelope<PaymentApproved> {
   return {
     id: eventIdFor(`payment.approved/${hold.orderId}`),
     type: 'payment.approved',
@@ -128,8 +115,8 @@ const craftedSale = (overrides: Partial<PaymentApproved> = {}) =>
     orderId: randomUUID(),
     holdId: randomUUID(),
     sessionId: session.id,
-    userId: someUser(),
-    seatIds: freshSeats(1),
+    userId: dealer.someUser(),
+    seatIds: dealer.freshSeats(1),
     ...overrides,
   });
 
@@ -215,7 +202,7 @@ describe('finaliser', () => {
   ])(
     'when two paid orders claim the same seat (%s), then one is paid with the only ticket and the other fails and is refunded',
     async (_, oneAfterTheOther) => {
-      const [seat] = freshSeats(1);
+      const [seat] = dealer.freshSeats(1);
       const first = await payingHold([seat!]);
       // Redis loses the seat (a failover without the latest writes), so a second buyer holds,
       // confirms and pays for it too: only Postgres's unique index is left to refuse the sale.
@@ -294,8 +281,8 @@ describe('finaliser', () => {
   );
 
   it('when one payment.approved is delivered again, in its batch and in a later one, then it is one order with one payment and its tickets once', async () => {
-    const together = await payingHold(freshSeats(2));
-    const later = await payingHold(freshSeats(1));
+    const together = await payingHold(dealer.freshSeats(2));
+    const later = await payingHold(dealer.freshSeats(1));
     const twice = approvedFor(together);
     await publish(twice, twice, approvedFor(later));
     await orderEnds(together.orderId, 'paid');

@@ -8,6 +8,7 @@ import { confirmationJobId, expiryJobId, type HoldExpiryJob } from '../../shared
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { holdsWorker } from '../../workers/holds/worker';
 import { startTestApi, type TestApi } from '../support/api';
+import { Dealer, holdSeats, seededCinema, type Hold, type SeatMap } from '../support/cinema';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
 import { createTestVhost, EventSpy, type TestVhost } from '../support/rabbitmq';
 import { waitFor } from '../support/wait';
@@ -16,21 +17,13 @@ import { startWorkers } from '../support/workers';
 const HOLD_TTL_MS = 1_000;
 const CONFIRMED_TTL_MS = 3_000;
 
-interface Hold {
-  holdId: string;
-  holdToken: string;
-  userId: string;
-  sessionId: string;
-  seatIds: string[];
-  expiresAt: string;
-}
-
 let vhost: TestVhost;
 /** Its workers drain every job and stream of their Redis db: a db no other run uses. */
 let redisDb: OwnRedisDb;
 let api: TestApi;
-let users: { id: string }[];
-let session: { id: string; seats: { id: string }[] };
+let session: SeatMap;
+/** Hands out seats no other test in this file has used, and the seeded users in turn. */
+let dealer: Dealer;
 
 beforeAll(async () => {
   redisDb = await claimRedisDb();
@@ -42,10 +35,9 @@ beforeAll(async () => {
     REDIS_DB: redisDb.db,
   });
   await redisDb.mark();
-  users = (await request(api.app).get('/api/v1/users')).body;
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  const big = sessions.find((s: { seatsTotal: number }) => s.seatsTotal === 200);
-  session = (await request(api.app).get(`/api/v1/sessions/${big.id}`)).body;
+  const cinema = await seededCinema(api.app);
+  session = cinema.big;
+  dealer = new Dealer(session.seats, cinema.users);
 });
 afterAll(async () => {
   await api?.close();
@@ -54,14 +46,7 @@ afterAll(async () => {
 });
 
 const http = () => request(api.app);
-let nextSeat = 0;
-/** Seats no other test in this file has used. */
-const freshSeats = (n: number) => session.seats.slice(nextSeat, (nextSeat += n)).map((s) => s.id);
-let nextUser = 0;
-const someUser = () => users[nextUser++ % users.length]!.id;
-
-const hold = async (seatIds: string[], userId = someUser()): Promise<Hold> =>
-  (await http().post('/api/v1/holds').send({ userId, seatIds }).expect(201)).body;
+const hold = (seatIds: string[], userId = dealer.someUser()) => holdSeats(api.app, userId, seatIds);
 const confirm = (h: Hold) =>
   http().post(`/api/v1/holds/${h.holdId}/confirm`).set('X-Hold-Token', h.holdToken);
 const readHold = async (h: Hold) =>
@@ -91,7 +76,7 @@ const waitForCompletedJob = async (jobId: string, timeoutMs = 6_000) => {
 
 describe('with every worker stopped', () => {
   it("when a held hold's TTL passes, then its seats show available without any worker, the hold reads expired, confirming answers 410, and another user can hold the seats", async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     expect(await statuses(h.seatIds)).toEqual(['held', 'held']);
 
     const availableAt = await waitUntilAvailable(h.seatIds);
@@ -110,7 +95,7 @@ describe('with every worker stopped', () => {
   });
 
   it('when a hold is confirmed, then its seats stay held past the held TTL and free themselves at the confirmed TTL, without any worker', async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     const confirmed = (await confirm(h).expect(200)).body;
     const confirmedExpiresAt = Date.parse(confirmed.expiresAt);
     expect(confirmedExpiresAt - Date.parse(h.expiresAt)).toBeGreaterThanOrEqual(
@@ -194,7 +179,7 @@ describe('with the workers running', () => {
   };
 
   it("when a held hold's TTL passes, then its job expires the record, removes its seats from the user's set, and hold.expired (once) plus one seat.released per seat arrive on cine.events", async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     const userKey = userSeatsKey(h.sessionId, h.userId);
     const members = h.seatIds.map((seatId) => `${h.holdId}:${seatId}`);
     for (const member of members) expect(await api.redis.zscore(userKey, member)).not.toBeNull();
@@ -214,7 +199,7 @@ describe('with the workers running', () => {
   });
 
   it('when a hold is confirmed at once, then its held-stage job never expires it: it stays confirmed past the held TTL and expires once, at the confirmed TTL', async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     const confirmedExpiresAt = Date.parse((await confirm(h).expect(200)).body.expiresAt);
 
     // The confirmation job has moved the cleanup, and the held TTL is well past.
@@ -255,7 +240,7 @@ describe('with the workers running', () => {
   });
 
   it("when the expiry runs before the hold's clock has run out, then it answers not-due and changes nothing", async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     const ctx = createHoldContext(api.redis, api.db.config.holds, api.queues);
     const before = await record(h);
 
@@ -276,7 +261,7 @@ describe('with the workers running', () => {
   });
 
   it('when the API stopped after confirming but before queuing the confirmation job, then the held-stage job hands the cleanup to the confirmed expiry, and the hold still expires once, at its confirmed TTL', async () => {
-    const h = await hold(freshSeats(2));
+    const h = await hold(dealer.freshSeats(2));
     // The confirm script runs; queuing the confirmation job then fails (the API died there).
     const ctx = createHoldContext(api.redis, api.db.config.holds, {
       ...api.queues,
@@ -308,7 +293,7 @@ describe('with the workers running', () => {
   });
 
   it('when an expiry job fires before its time, then the worker puts it back to wait and the hold stays live until its clock runs out', async () => {
-    const h = await hold(freshSeats(1));
+    const h = await hold(dealer.freshSeats(1));
     const confirmedExpiresAt = Date.parse((await confirm(h).expect(200)).body.expiresAt);
     const early: HoldExpiryJob = {
       holdId: h.holdId,
@@ -336,7 +321,7 @@ describe('with the workers running', () => {
   it('when several copies of the holds worker run, then each of 20 holds expires exactly once', async () => {
     const second = await startWorkers(api.db.config, [holdsWorker]);
     try {
-      const holds = await Promise.all(Array.from({ length: 20 }, () => hold(freshSeats(1))));
+      const holds = await Promise.all(Array.from({ length: 20 }, () => hold(dealer.freshSeats(1))));
       // Half of them confirmed, so both queues and both stages are shared by the copies.
       await Promise.all(holds.filter((_, i) => i % 2 === 0).map((h) => confirm(h).expect(200)));
 

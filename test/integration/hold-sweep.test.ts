@@ -4,6 +4,7 @@ import { createHoldContext } from '../../shared/holds/hold-context';
 import { holdDeadlinesKey } from '../../shared/holds/keys';
 import { SWEEP_GRACE_MS, sweepOverdueHolds } from '../../shared/holds/sweep-overdue-holds';
 import { startTestApi, type TestApi } from '../support/api';
+import { holdSeats, seededCinema } from '../support/cinema';
 import { waitFor } from '../support/wait';
 
 /**
@@ -17,12 +18,10 @@ let sessionId: string;
 
 beforeAll(async () => {
   api = await startTestApi({ HOLD_TTL_SECONDS: '1' });
-  userId = (await request(api.app).get('/api/v1/users')).body[0].id;
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  sessionId = sessions[0].id;
-  seats = (await request(api.app).get(`/api/v1/sessions/${sessionId}`)).body.seats.map(
-    (s: { id: string }) => s.id,
-  );
+  const { users, big } = await seededCinema(api.app);
+  userId = users[0]!.id;
+  sessionId = big.id;
+  seats = big.seats.map((s) => s.id);
 });
 afterAll(async () => {
   await api.close();
@@ -31,11 +30,10 @@ afterAll(async () => {
 const ctx = () => createHoldContext(api.redis, api.db.config.holds, api.queues);
 
 async function holdWithoutCleanupJob(seatIds: string[]) {
-  const hold = (await request(api.app).post('/api/v1/holds').send({ userId, seatIds }).expect(201))
-    .body;
+  const hold = await holdSeats(api.app, userId, seatIds);
   // As if the API had stopped before queuing the job: remove it.
   await api.queues.expiry.remove(expiryJobId(hold.holdId, 'held'));
-  return hold as { holdId: string; expiresAt: string };
+  return hold;
 }
 
 /** Waits (1 s TTL) until Redis's own clock, which the scripts use, is past `epochMs`. */

@@ -3,17 +3,18 @@ import { Order, Ticket } from '../../shared/db/entities';
 import { restoreSoldSeats } from '../../shared/orders/restore-sold-seats';
 import { holdsWorker } from '../../workers/holds/worker';
 import { startTestApi, type TestApi } from '../support/api';
+import { seededCinema, type SeatMap } from '../support/cinema';
 import { startWorkers } from '../support/workers';
 
 let api: TestApi;
-let session: { id: string; seats: { id: string }[] };
+let session: SeatMap;
 let userId: string;
 
 beforeAll(async () => {
   api = await startTestApi();
-  userId = (await request(api.app).get('/api/v1/users')).body[0].id;
-  const sessions = (await request(api.app).get('/api/v1/sessions')).body;
-  session = (await request(api.app).get(`/api/v1/sessions/${sessions[0].id}`)).body;
+  const cinema = await seededCinema(api.app);
+  userId = cinema.users[0]!.id;
+  session = cinema.big;
 });
 afterAll(async () => {
   await api.close();

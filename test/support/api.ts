@@ -15,11 +15,12 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-/** The API wired to this file's own database and Redis db, as api/main.ts wires it. */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
-  const db = await createTestDatabase({ env });
+/**
+ * One more API instance on an existing test database, with connections of its own, as
+ * api/main.ts wires one (another "process" behind the same load balancer).
+ */
+export async function apiInstance(db: TestDatabase) {
   const redis = createRedis(db.config, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
-  await redis.flushdb();
   const queues = createCheckoutQueues(db.config);
   const directory = new Directory(db.orm);
   await directory.warmUp();
@@ -31,6 +32,14 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     queues,
     directory,
   });
+  return { app, redis, queues };
+}
+
+/** The API wired to this file's own database and Redis db, as api/main.ts wires it. */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const db = await createTestDatabase({ env });
+  const { app, redis, queues } = await apiInstance(db);
+  await redis.flushdb();
   return {
     app,
     db,
