@@ -20,11 +20,14 @@ export async function refundOrder(
   orderId: string,
 ): Promise<{ orderId: string; status: 'refunded'; refundedAt: string }> {
   const em = orm.em.fork() as EntityManager;
-  const seatIds = await em.transactional(async (tx) => {
+  // What the transaction leaves for Redis: the order's seats, and whether this call refunded it.
+  const done = await em.transactional(async (tx) => {
     const order = await tx.findOne(Order, orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!order) throw orderNotFound(orderId);
     const tickets = await tx.find(Ticket, { order: orderId });
-    if (order.status === 'refunded') return tickets.map((t) => t.seat.id);
+    const seatIds = tickets.map((t) => t.seat.id);
+    const outcome = { seatIds, sessionId: order.session.id, refundedAt: order.refundedAt };
+    if (order.status === 'refunded') return { ...outcome, refundedNow: false };
     if (order.status !== 'paid') {
       throw new AppError(
         409,
@@ -54,20 +57,19 @@ export async function refundOrder(
         orderId,
         userId: order.user.id,
         sessionId: order.session.id,
-        seatIds: tickets.map((t) => t.seat.id),
+        seatIds,
         totalCents: order.totalCents,
         refundReference,
         reason: 'requested',
       },
     });
-    return tickets.map((t) => t.seat.id);
+    return { ...outcome, refundedAt: now, refundedNow: true };
   });
-  const order = await em.fork().findOneOrFail(Order, orderId);
-  const sessionId = order.session.id;
+  // Also on a repeated refund: freeing the seats is idempotent, and a crash may have skipped it.
   await ctx.scripts.releaseSoldSeats(
-    [eventsKey(sessionId), ...seatIds.map((id) => seatKey(sessionId, id))],
-    [orderId, sessionId, ...seatIds],
+    [eventsKey(done.sessionId), ...done.seatIds.map((id) => seatKey(done.sessionId, id))],
+    [orderId, done.sessionId, ...done.seatIds],
   );
-  paymentOutcomes.inc({ outcome: 'refunded' });
-  return { orderId, status: 'refunded', refundedAt: order.refundedAt!.toISOString() };
+  if (done.refundedNow) paymentOutcomes.inc({ outcome: 'refunded' });
+  return { orderId, status: 'refunded', refundedAt: done.refundedAt!.toISOString() };
 }
