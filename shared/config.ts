@@ -17,6 +17,8 @@ export interface Config {
   adminToken: string;
   catalogueCacheTtlSeconds: number;
   metricsPort: number;
+  /** The payment reconciler (shared/payments/reconcile-payments.ts). */
+  paymentReconciler: { stuckAfterMs: number; everyMs: number };
 }
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
@@ -54,6 +56,8 @@ const schema = Joi.object({
     }),
   CATALOGUE_CACHE_TTL_SECONDS: Joi.number().integer().min(0).default(5),
   METRICS_PORT: Joi.number().port().default(9100),
+  PAYMENT_STUCK_AFTER_SECONDS: Joi.number().min(1).default(20),
+  PAYMENT_RECONCILE_EVERY_SECONDS: Joi.number().min(0.2).default(5),
 }).unknown(true);
 
 export class ConfigError extends Error {
@@ -92,6 +96,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: v.ADMIN_TOKEN,
     catalogueCacheTtlSeconds: v.CATALOGUE_CACHE_TTL_SECONDS,
     metricsPort: v.METRICS_PORT,
+    paymentReconciler: {
+      stuckAfterMs: v.PAYMENT_STUCK_AFTER_SECONDS * 1000,
+      everyMs: v.PAYMENT_RECONCILE_EVERY_SECONDS * 1000,
+    },
   };
 }
 

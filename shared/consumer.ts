@@ -1,19 +1,24 @@
 import type { ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
-import { EVENTS_EXCHANGE, type EventEnvelope, type EventType } from './events';
+import type { EventEnvelope } from './events';
 import type { Logger } from './logger';
 import { runWithLogContext } from './logger';
 import { beforeScrape, consumerLag, consumerMessages } from './metrics';
+import { deadLetterQueue, declareTopology, retryQueue, type ConsumerQueue } from './topology';
 
 export interface Delivery<T> {
   envelope: EventEnvelope;
   body: T;
 }
 
+/** A message the handler refuses for good (it will never succeed): dead-lettered with `reason`. */
+export interface Rejection<T> {
+  delivery: Delivery<T>;
+  reason: string;
+}
+
 export interface ConsumerOptions<T> {
-  /** Durable quorum queue; `<queue>.retry` and `<queue>.dlq` are declared beside it. */
-  queue: string;
-  /** Routing keys on `cine.events` this consumer wants. */
-  bindings: EventType[];
+  /** The queue consumed, as shared/topology.ts declares it. */
+  queue: ConsumerQueue;
   /** Messages handled together (one transaction for the finaliser). */
   batchSize: number;
   /** Deliveries before a message is dead-lettered. */
@@ -23,17 +28,20 @@ export interface ConsumerOptions<T> {
   /** Turns an envelope into the handler's input; a throw marks the message poison (→ DLQ). */
   parse: (envelope: EventEnvelope) => T;
   /**
-   * Handles a batch. After a throw each message of a multi-message batch is handled again on its
-   * own, and only those that still throw go to retry (so the handler must be idempotent).
+   * Handles a batch and returns the messages it refuses for good (→ DLQ at once, no retry). After
+   * a throw each message of a multi-message batch is handled again on its own, and only those
+   * that still throw go to retry (so the handler must be idempotent).
    */
-  handle: (batch: Delivery<T>[]) => Promise<void>;
+  handle: (batch: Delivery<T>[]) => Promise<Rejection<T>[] | void>;
+}
+
+interface Outcome {
+  failed: { msg: ConsumeMessage; err: Error }[];
+  rejected: { msg: ConsumeMessage; reason: string }[];
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
 const ATTEMPTS_HEADER = 'x-attempts';
-
-export const retryQueue = (queue: string) => `${queue}.retry`;
-export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
 
 /**
  * A RabbitMQ consumer with the safety a sale needs: manual acks (a message is acknowledged only
@@ -52,15 +60,19 @@ export class EventConsumer<T> {
   private stopping = false;
   private stopWatchingLag?: () => void;
 
+  private readonly queue: string;
+
   constructor(
     private readonly connection: RecoveringChannelModel,
     private readonly logger: Logger,
     private readonly options: ConsumerOptions<T>,
-  ) {}
+  ) {
+    this.queue = options.queue.name;
+  }
 
   async start(): Promise<void> {
     await this.attach();
-    const { queue } = this.options;
+    const { queue } = this;
     this.stopWatchingLag = beforeScrape(async () => {
       if (this.channel)
         consumerLag.set({ queue }, (await this.channel.checkQueue(queue)).messageCount);
@@ -87,20 +99,14 @@ export class EventConsumer<T> {
   }
 
   private async attach(): Promise<void> {
-    const { queue, bindings, batchSize } = this.options;
+    const { queue } = this;
     const channel = await this.connection.createConfirmChannel();
     channel.on('error', (err: Error) =>
       this.logger.warn('consumer channel error', { queue, err: err.message }),
     );
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    await channel.assertQueue(retryQueue(queue), {
-      durable: true,
-      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
-    });
-    await channel.assertQueue(deadLetterQueue(queue), { durable: true });
-    for (const key of bindings) await channel.bindQueue(queue, EVENTS_EXCHANGE, key);
-    await channel.prefetch(batchSize * 2);
+    // The connection's setup declared it too; again here, in case an operator deleted a queue.
+    await declareTopology(channel);
+    await channel.prefetch(this.options.batchSize * 2);
     this.buffer = [];
     this.channel = channel;
     const { consumerTag } = await channel.consume(queue, (msg) => msg && this.receive(msg), {
@@ -111,8 +117,7 @@ export class EventConsumer<T> {
   }
 
   private receive(msg: ConsumeMessage): void {
-    if (msg.fields.redelivered)
-      consumerMessages.inc({ queue: this.options.queue, result: 'redelivered' });
+    if (msg.fields.redelivered) consumerMessages.inc({ queue: this.queue, result: 'redelivered' });
     this.buffer.push(msg);
     if (this.buffer.length >= this.options.batchSize) this.flush();
     // A short wait lets a burst fill the batch; a lone message waits at most this long.
@@ -144,28 +149,30 @@ export class EventConsumer<T> {
     }
     try {
       for (const msg of poison)
-        this.republish(channel, deadLetterQueue(this.options.queue), msg, 'unparseable');
-      const failed =
+        this.republish(channel, deadLetterQueue(this.queue), msg, 'unparseable');
+      const { failed, rejected }: Outcome =
         deliveries.length > 0
           ? await runWithLogContext(
               {
-                queue: this.options.queue,
+                queue: this.queue,
                 messageIds: deliveries.map((d) => d.envelope.id).join(','),
               },
               () => this.handleIsolatingFailures(deliveries, good),
             )
-          : [];
+          : { failed: [], rejected: [] };
       for (const { msg, err } of failed) this.scheduleRetry(channel, msg, err);
+      for (const { msg, reason } of rejected)
+        this.republish(channel, deadLetterQueue(this.queue), msg, reason);
       await channel.waitForConfirms();
       for (const msg of messages) channel.ack(msg);
       consumerMessages.inc(
-        { queue: this.options.queue, result: 'acked' },
-        deliveries.length - failed.length,
+        { queue: this.queue, result: 'acked' },
+        deliveries.length - failed.length - rejected.length,
       );
     } catch (err) {
       // Publishing the retries or acknowledging failed (the channel is closing, most likely).
       this.logger.warn('could not settle the batch with the broker; retrying its messages', {
-        queue: this.options.queue,
+        queue: this.queue,
         count: good.length,
         err: (err as Error).message,
       });
@@ -178,49 +185,56 @@ export class EventConsumer<T> {
    * message that keeps failing (a bad reference, a bug) is retried and dead-lettered by itself
    * instead of dragging the good messages of its batch along, attempt after attempt (they would
    * come back from the retry queue together, fail together, and reach the DLQ together).
-   * Returns the messages that failed, with their errors.
+   * Returns the messages that failed, with their errors, and those the handler refused.
    */
   private async handleIsolatingFailures(
     deliveries: Delivery<T>[],
     messages: ConsumeMessage[],
-  ): Promise<{ msg: ConsumeMessage; err: Error }[]> {
+  ): Promise<Outcome> {
+    const outcome: Outcome = { failed: [], rejected: [] };
+    const handle = async (batch: Delivery<T>[]) => {
+      for (const { delivery, reason } of (await this.options.handle(batch)) ?? []) {
+        outcome.rejected.push({ msg: messages[deliveries.indexOf(delivery)]!, reason });
+      }
+    };
     try {
-      await this.options.handle(deliveries);
-      return [];
+      await handle(deliveries);
+      return outcome;
     } catch (err) {
-      if (deliveries.length === 1) return [{ msg: messages[0]!, err: err as Error }];
+      outcome.rejected = [];
+      if (deliveries.length === 1)
+        return { ...outcome, failed: [{ msg: messages[0]!, err: err as Error }] };
       this.logger.warn('batch failed; handling its messages one by one', {
-        queue: this.options.queue,
+        queue: this.queue,
         count: deliveries.length,
         err: (err as Error).message,
       });
     }
-    const failed: { msg: ConsumeMessage; err: Error }[] = [];
     for (const [i, delivery] of deliveries.entries()) {
       try {
-        await this.options.handle([delivery]);
+        await handle([delivery]);
       } catch (err) {
-        failed.push({ msg: messages[i]!, err: err as Error });
+        outcome.failed.push({ msg: messages[i]!, err: err as Error });
       }
     }
-    if (failed.length > 0) {
+    if (outcome.failed.length > 0) {
       this.logger.warn('messages failed; retrying them', {
-        queue: this.options.queue,
-        count: failed.length,
-        err: failed[0]!.err.message,
+        queue: this.queue,
+        count: outcome.failed.length,
+        err: outcome.failed[0]!.err.message,
       });
     }
-    return failed;
+    return outcome;
   }
 
   /** Sends a failed message to the retry queue with its backoff, or to the DLQ after the last attempt. */
   private scheduleRetry(channel: ConfirmChannel, msg: ConsumeMessage, err: Error): void {
     const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
     if (attempts >= this.options.maxAttempts) {
-      this.republish(channel, deadLetterQueue(this.options.queue), msg, err.message, attempts);
+      this.republish(channel, deadLetterQueue(this.queue), msg, err.message, attempts);
     } else {
       const delay = Math.min(this.options.retryBaseMs * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS);
-      this.republish(channel, retryQueue(this.options.queue), msg, err.message, attempts, delay);
+      this.republish(channel, retryQueue(this.queue), msg, err.message, attempts, delay);
     }
   }
 
@@ -249,8 +263,8 @@ export class EventConsumer<T> {
     delayMs?: number,
   ): void {
     consumerMessages.inc({
-      queue: this.options.queue,
-      result: queue === deadLetterQueue(this.options.queue) ? 'dead_lettered' : 'retried',
+      queue: this.queue,
+      result: queue === deadLetterQueue(this.queue) ? 'dead_lettered' : 'retried',
     });
     channel.sendToQueue(queue, msg.content, {
       ...msg.properties,

@@ -103,3 +103,14 @@ export function watchQueueDepths(
     }
   });
 }
+
+export const eventsReturned = new Counter({
+  name: 'rabbitmq_events_returned_total',
+  help: 'Mandatory events the broker could not route to any queue (retried by their publisher); any is a topology fault',
+});
+
+export const paymentsReconciled = new Counter({
+  name: 'payments_reconciled_total',
+  help: 'Paying holds the reconciler found stuck and drove on, by action (settled, charged_again); already_settled only tidied its index',
+  labelNames: ['action'] as const,
+});

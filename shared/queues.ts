@@ -10,6 +10,7 @@ export const QUEUES = {
   holdConfirmation: 'hold-confirmation',
   payments: 'payments',
   holdSweep: 'hold-sweep',
+  paymentReconcile: 'payment-reconcile',
 } as const;
 
 /** Fired when a hold's clock for one stage runs out. */
@@ -71,6 +72,8 @@ export interface CheckoutQueues {
   payments: Queue<PaymentJob>;
   /** Repeats the overdue-hold sweep (shared/holds/sweep-overdue-holds.ts). */
   sweep: Queue;
+  /** Repeats the payment reconciler (shared/payments/reconcile-payments.ts). */
+  reconcile: Queue;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -84,6 +87,7 @@ export function createCheckoutQueues(config: Config): CheckoutQueues {
     confirmation: queue<HoldConfirmationJob>(QUEUES.holdConfirmation),
     payments: queue<PaymentJob>(QUEUES.payments, PAYMENT_JOB_OPTIONS),
     sweep: queue(QUEUES.holdSweep),
+    reconcile: queue(QUEUES.paymentReconcile),
   };
   const all = () => Object.values(queues) as Queue[];
   return {

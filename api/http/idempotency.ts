@@ -1,18 +1,41 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  randomUUID,
+} from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { AppError } from '../../shared/errors';
 import type { RouteResult } from './route';
 
 const REPLAY_TTL_SECONDS = 24 * 60 * 60;
-/** How long a request may run before another with its key may take over (it crashed, say). */
-const LEASE_SECONDS = 30;
-const WAIT_FOR_FIRST_MS = 5_000;
+/**
+ * A running request holds its key for this long after its last renewal. It renews while it runs,
+ * so only a request whose process died loses it: a client retrying after its API instance died
+ * runs again (and gets the first attempt's effect, see request-payment.ts) within a lease.
+ */
+const LEASE_MS = 4_000;
+const RENEW_EVERY_MS = 1_000;
+/** A retry waits this long for the first request's answer: longer than a lease, so a dead
+ * request's key is taken over within one call. */
+const WAIT_FOR_FIRST_MS = LEASE_MS + 2_000;
 const POLL_MS = 20;
+
+const renewLeaseLua = readFileSync(
+  path.join(__dirname, '..', '..', 'shared', 'idempotency', 'renew-lease.lua'),
+  'utf8',
+);
 
 interface Record {
   fingerprint: string;
   state: 'running' | 'done';
+  /** While running: who holds the lease, so only they renew it. */
+  lease?: string;
   /** The first answer, encrypted: it may hold a hold token, which must not sit readable in Redis. */
   answer?: string;
 }
@@ -33,11 +56,15 @@ function canonicalJson(value: unknown): string {
  * `Idempotency-Key` support (§6): the first request with a key runs; a retry with the same key
  * and body gets the first answer again (for 24 h) without a second effect; the same key with a
  * different body is refused with 422. A retry that arrives while the first is still running
- * waits for its answer. Answers are stored AES-GCM encrypted under a key derived from the
+ * waits for its answer, or takes the key over if the first one's process died (its lease ended);
+ * one that waits too long gets 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. Answers are stored AES-GCM encrypted under a key derived from the
  * Idempotency-Key itself, which is only stored hashed: Redis alone cannot reveal them.
  */
 export class IdempotencyStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis) {
+    if (!('renewIdempotencyLease' in redis))
+      redis.defineCommand('renewIdempotencyLease', { numberOfKeys: 1, lua: renewLeaseLua });
+  }
 
   async run(
     scope: string,
@@ -50,16 +77,61 @@ export class IdempotencyStore {
     const cipherKey = Buffer.from(
       hkdfSync('sha256', idempotencyKey, scope, 'idempotent-answer', 32),
     );
+    const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+    for (;;) {
+      const lease = JSON.stringify({
+        fingerprint,
+        state: 'running',
+        lease: randomUUID(),
+      } satisfies Record);
+      if (await this.redis.set(redisKey, lease, 'PX', LEASE_MS, 'NX')) {
+        return this.runHoldingLease(redisKey, lease, fingerprint, cipherKey, execute);
+      }
+      const raw = await this.redis.get(redisKey);
+      // The lease ended between the two calls: try to take it.
+      if (!raw) continue;
+      const record = JSON.parse(raw) as Record;
+      if (record.fingerprint !== fingerprint) {
+        throw new AppError(
+          422,
+          'IDEMPOTENCY_KEY_REUSED',
+          'This Idempotency-Key was used with a different request.',
+        );
+      }
+      if (record.state === 'done' && record.answer) {
+        const result = JSON.parse(decrypt(cipherKey, record.answer)) as RouteResult;
+        return { ...result, headers: { ...result.headers, 'Idempotent-Replayed': 'true' } };
+      }
+      if (Date.now() > deadline) {
+        const retryAfterMs = Math.max(await this.redis.pttl(redisKey), 0);
+        return {
+          status: 409,
+          headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+          body: {
+            error: {
+              code: 'IDEMPOTENCY_KEY_IN_USE',
+              message:
+                'A request with this Idempotency-Key is still being processed; retry shortly.',
+            },
+          },
+        };
+      }
+      await delay(POLL_MS);
+    }
+  }
 
-    const claimed = await this.redis.set(
-      redisKey,
-      JSON.stringify({ fingerprint, state: 'running' } satisfies Record),
-      'EX',
-      LEASE_SECONDS,
-      'NX',
-    );
-    if (!claimed) return this.replay(redisKey, fingerprint, cipherKey);
-
+  private async runHoldingLease(
+    redisKey: string,
+    lease: string,
+    fingerprint: string,
+    cipherKey: Buffer,
+    execute: () => Promise<RouteResult>,
+  ): Promise<RouteResult> {
+    const renewer = setInterval(() => {
+      (this.redis as unknown as RenewingRedis)
+        .renewIdempotencyLease(redisKey, lease, LEASE_MS)
+        .catch(() => undefined);
+    }, RENEW_EVERY_MS);
     let result: RouteResult;
     try {
       result = await execute();
@@ -73,6 +145,8 @@ export class IdempotencyStore {
         status: err.status,
         body: { error: { code: err.code, message: err.message, ...err.details } },
       };
+    } finally {
+      clearInterval(renewer);
     }
     const done: Record = {
       fingerprint,
@@ -82,37 +156,10 @@ export class IdempotencyStore {
     await this.redis.set(redisKey, JSON.stringify(done), 'EX', REPLAY_TTL_SECONDS);
     return result;
   }
+}
 
-  private async replay(
-    redisKey: string,
-    fingerprint: string,
-    cipherKey: Buffer,
-  ): Promise<RouteResult> {
-    const deadline = Date.now() + WAIT_FOR_FIRST_MS;
-    for (;;) {
-      const raw = await this.redis.get(redisKey);
-      const record = raw ? (JSON.parse(raw) as Record) : undefined;
-      if (record && record.fingerprint !== fingerprint) {
-        throw new AppError(
-          422,
-          'IDEMPOTENCY_KEY_REUSED',
-          'This Idempotency-Key was used with a different request.',
-        );
-      }
-      if (record?.state === 'done' && record.answer) {
-        const result = JSON.parse(decrypt(cipherKey, record.answer)) as RouteResult;
-        return { ...result, headers: { ...result.headers, 'Idempotent-Replayed': 'true' } };
-      }
-      if (!record || Date.now() > deadline) {
-        throw new AppError(
-          409,
-          'IDEMPOTENCY_KEY_IN_USE',
-          'A request with this Idempotency-Key is still being processed; retry shortly.',
-        );
-      }
-      await delay(POLL_MS);
-    }
-  }
+interface RenewingRedis {
+  renewIdempotencyLease(key: string, lease: string, leaseMs: number): Promise<number>;
 }
 
 function encrypt(key: Buffer, plain: string): string {

@@ -98,7 +98,13 @@ export function orderRoutes(
       responses: PAYMENT_RESPONSES,
       handler: async ({ params, headers, body }) => ({
         status: 202,
-        body: await requestPayment(deps, params.holdId, tokenAuth(headers), body),
+        body: await requestPayment(
+          deps,
+          params.holdId,
+          tokenAuth(headers),
+          body,
+          headers['idempotency-key'],
+        ),
       }),
     },
     {

@@ -109,11 +109,12 @@ export function seedCompatRoutes(
         { defaultMethod: 'pix' },
       ),
       responses: PAYMENT_RESPONSES,
-      handler: async ({ body: { usuario_id, assento_id, ...payment } }) => {
+      handler: async ({ body: { usuario_id, assento_id, ...payment }, req }) => {
         const holdId = await holdOfUserSeat(assento_id);
+        const auth = { kind: 'user', userId: usuario_id } as const;
         return {
           status: 202,
-          body: await requestPayment(deps, holdId, { kind: 'user', userId: usuario_id }, payment),
+          body: await requestPayment(deps, holdId, auth, payment, req.get('idempotency-key')),
         };
       },
     },

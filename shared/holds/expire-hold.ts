@@ -2,19 +2,19 @@ import { holdOutcomes } from '../metrics';
 import type { HoldContext } from './hold-context';
 import { eventsKey, holdKey } from './keys';
 import type { HoldExpiryJob } from '../queues';
-import { expiryJobId, paymentJobId, scheduleExpiry } from '../queues';
+import { expiryJobId, scheduleExpiry } from '../queues';
 
 export type ExpiryOutcome =
   | { outcome: 'expired' }
   | { outcome: 'not-due'; expiresAt: number }
-  | { outcome: 'paying'; orderId: string }
   | { outcome: 'nothing-to-do'; reason: string };
 
 /**
  * The cleanup a hold's delayed job runs when its clock runs out: marks the hold expired, frees
  * whatever seats it still owns and emits hold.expired + seat.released (scripts/end-hold.lua).
  * The seats themselves were already free, by their own TTL; this makes the record and the events
- * match. A job scheduled for an earlier stage or expiry finds the hold moved on and does nothing.
+ * match. A job scheduled for an earlier stage or expiry finds the hold moved on and does nothing;
+ * a paying hold is the payment reconciler's (shared/payments/reconcile-payments.ts), not this.
  */
 export async function expireHold(ctx: HoldContext, job: HoldExpiryJob): Promise<ExpiryOutcome> {
   const [status, ...rest] = await ctx.scripts.endHold(
@@ -26,7 +26,6 @@ export async function expireHold(ctx: HoldContext, job: HoldExpiryJob): Promise<
     return { outcome: 'expired' };
   }
   if (status === 'NOT_DUE') return { outcome: 'not-due', expiresAt: Number(rest[0]) };
-  if (status === 'STALE' && rest[0] === 'paying') return ensurePaymentQueued(ctx, job);
   if (status === 'STALE' && rest[0] === 'confirmed' && job.stage === 'held') {
     return ensureConfirmedCleanup(ctx, job, Number(rest[1]));
   }
@@ -51,22 +50,6 @@ async function ensureConfirmedCleanup(
     expiresAt,
   });
   return { outcome: 'nothing-to-do', reason: 'stale' };
-}
-
-/**
- * A hold found paying when its clock would have run out: its payment job must exist, or the
- * hold would wait forever (the API could have stopped between starting the payment and queuing
- * it). Queuing it again is harmless: the job id is the order's, and charging is idempotent.
- */
-async function ensurePaymentQueued(ctx: HoldContext, job: HoldExpiryJob): Promise<ExpiryOutcome> {
-  const orderId = await ctx.redis.hget(holdKey(job.sessionId, job.holdId), 'orderId');
-  if (!orderId) return { outcome: 'nothing-to-do', reason: 'stale' };
-  await ctx.queues.payments.add(
-    'pay',
-    { orderId, holdId: job.holdId, sessionId: job.sessionId },
-    { jobId: paymentJobId(orderId) },
-  );
-  return { outcome: 'paying', orderId };
 }
 
 /**

@@ -22,5 +22,7 @@ export const orderHoldKey = (orderId: string) => `order-hold:${orderId}`;
 
 /** Live holds of a session by expiry, for the sweep that catches a hold with no cleanup job. */
 export const holdDeadlinesKey = (sessionId: string) => `hold-deadlines:{${sessionId}}`;
+/** Paying holds of a session by when their payment started, for the payment reconciler. */
+export const payingKey = (sessionId: string) => `paying:{${sessionId}}`;
 /** The session id inside a session's event stream key (`events:{<sessionId>}`). */
 export const sessionOfEventsKey = (streamKey: string) => streamKey.slice('events:{'.length, -1);

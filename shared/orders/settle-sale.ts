@@ -1,6 +1,5 @@
 import { HOLD_RECORD_RETENTION_MS, type HoldContext } from '../holds/hold-context';
 import { eventsKey, holdKey, orderHoldKey } from '../holds/keys';
-import type { PaymentApproved } from './contracts';
 import type { FinalOutcome } from './finalise-payments';
 
 /**
@@ -10,7 +9,7 @@ import type { FinalOutcome } from './finalise-payments';
  */
 export async function settleSale(
   ctx: HoldContext,
-  payment: PaymentApproved,
+  payment: { sessionId: string; holdId: string; orderId: string },
   outcome: FinalOutcome,
 ): Promise<void> {
   await ctx.scripts.settleHold(

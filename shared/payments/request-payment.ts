@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Catalogue } from '../catalogue/catalogue';
 import { AppError } from '../errors';
 import {
@@ -27,34 +27,40 @@ export interface PaymentAccepted {
  * for a gateway token), turns the confirmed hold into a paying one that cannot expire
  * (scripts/start-payment.lua) and queues the charge for the payment workers. Answers at once;
  * the order is then followed at GET /api/v1/orders/:orderId.
+ *
+ * With an `idempotencyKey`, a retry gets the order the first attempt started, even when that
+ * attempt's API instance died before answering (and before queuing the charge, which the retry
+ * then does).
  */
 export async function requestPayment(
   { ctx, catalogue }: { ctx: HoldContext; catalogue: Catalogue },
   holdId: string,
   auth: HoldAuth,
   request: PaymentRequest,
+  idempotencyKey?: string,
 ): Promise<PaymentAccepted> {
   const sessionId = await sessionOfHold(ctx, holdId);
   const seatIds = (await ctx.redis.hget(holdKey(sessionId, holdId), 'seatIds'))?.split(',');
   if (!seatIds) throw holdNotFound(holdId);
   const session = await catalogue.sessionLayout(sessionId);
   const prepared = paymentMethod(request.method).prepare(request);
-  const orderId = randomUUID();
+  const newOrderId = randomUUID();
 
   const [status, stage, currentOrderId] = await ctx.scripts.startPayment(
     [holdKey(sessionId, holdId)],
     [
       holdId,
       ...authArgs(auth),
-      orderId,
+      newOrderId,
       prepared.method,
       prepared.token,
       prepared.cardLast4 ?? '',
       session.priceCents * seatIds.length,
+      idempotencyKey ? attemptKey(holdId, idempotencyKey) : '',
     ],
   );
   refuseUnlessOk(status, holdId, stage);
-  if (status !== 'OK') {
+  if (status !== 'OK' && status !== 'REPLAY') {
     throw new AppError(
       409,
       stage === 'held' ? 'HOLD_NOT_CONFIRMED' : 'HOLD_WRONG_STAGE',
@@ -64,6 +70,9 @@ export async function requestPayment(
       { holdId, stage, ...(currentOrderId ? { orderId: currentOrderId } : {}) },
     );
   }
+  // On a replay the first attempt may have stopped right after its script: both steps again
+  // (the pointer is harmless once the order is in Postgres; the job id is the order's).
+  const orderId = status === 'REPLAY' ? String(stage) : newOrderId;
   await Promise.all([
     ctx.redis.set(orderHoldKey(orderId), `${sessionId}/${holdId}`, 'PX', HOLD_RECORD_RETENTION_MS),
     ctx.queues.payments.add(
@@ -74,3 +83,7 @@ export async function requestPayment(
   ]);
   return { orderId, status: 'processing' };
 }
+
+/** What the hold remembers of an Idempotency-Key: a hash, scoped to the hold. */
+const attemptKey = (holdId: string, idempotencyKey: string) =>
+  createHash('sha256').update(`${holdId}\n${idempotencyKey}`).digest('hex').slice(0, 32);

@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import request from 'supertest';
-import { deadLetterQueue } from '../../shared/consumer';
+import { CONSUMER_QUEUES, deadLetterQueue } from '../../shared/topology';
 import { Order, OutboxEvent, Payment, ProcessedMessage, Ticket } from '../../shared/db/entities';
 import { EVENTS_EXCHANGE, eventIdFor, type EventEnvelope } from '../../shared/events';
-import { seatKey } from '../../shared/holds/keys';
+import { holdKey, seatKey } from '../../shared/holds/keys';
 import type { PaymentApproved } from '../../shared/orders/contracts';
 import { FINALISER } from '../../shared/orders/finalise-payments';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
-import { createFinaliserWorker, FINALISER_QUEUE } from '../../workers/finaliser/worker';
+import { createFinaliserWorker } from '../../workers/finaliser/worker';
 import { startTestApi, type TestApi } from '../support/api';
 import { confirmedHold, Dealer, seededCinema, type Hold, type SeatMap } from '../support/cinema';
 import { createTestVhost, EventSpy, type TestVhost } from '../support/rabbitmq';
@@ -26,6 +26,7 @@ import { startWorkers } from '../support/workers';
  * Its own Redis db (not the per-Jest-worker one): the relay drains every stream of its db and
  * BullMQ queues are per db, so nothing running elsewhere may share it.
  */
+const FINALISER_QUEUE = CONSUMER_QUEUES.finaliser.name;
 const MAX_ATTEMPTS = 4;
 const RETRY_BASE_MS = 100;
 const DLQ = deadLetterQueue(FINALISER_QUEUE);
@@ -109,7 +110,18 @@ function approvedFor(
   };
 }
 
-/** A sale that exists only in the message: no hold in Redis (settling it is a no-op). */
+/**
+ * A real paying hold whose buyer Postgres does not know (Redis says so, the database disagrees):
+ * its approval matches the hold, and then the sale keeps failing on the foreign key.
+ */
+async function saleOfUnknownBuyer(): Promise<EventEnvelope<PaymentApproved>> {
+  const hold = await payingHold(dealer.freshSeats(1));
+  const stranger = randomUUID();
+  await api.redis.hset(holdKey(hold.sessionId, hold.holdId), 'userId', stranger);
+  return approvedFor({ ...hold, userId: stranger });
+}
+
+/** A sale that exists only in the message: no hold in Redis (so it is refused). */
 const craftedSale = (overrides: Partial<PaymentApproved> = {}) =>
   approvedFor({
     orderId: randomUUID(),
@@ -336,7 +348,7 @@ describe('finaliser', () => {
   });
 
   it('when a message keeps failing, then it is retried with growing delays and dead-lettered after the last attempt, carrying its attempts', async () => {
-    const ghost = craftedSale({ userId: randomUUID() }); // no such user: a foreign key refuses it
+    const ghost = await saleOfUnknownBuyer();
     const startedAt = Date.now();
     await publish(ghost);
 
@@ -364,8 +376,10 @@ describe('finaliser', () => {
   });
 
   it('when a failing message shares a batch with good ones, then only it is dead-lettered and the good sales are paid', async () => {
-    const ghost = craftedSale({ userId: randomUUID() });
-    const good = [craftedSale(), craftedSale(), craftedSale()];
+    const ghost = await saleOfUnknownBuyer();
+    const good = await Promise.all(
+      [1, 2, 3].map(async () => approvedFor(await payingHold(dealer.freshSeats(1)))),
+    );
     await publish(good[0]!, ghost, good[1]!, good[2]!);
 
     await deadLettered((body) => body.includes(ghost.data.orderId), 'the failing message');
@@ -376,5 +390,44 @@ describe('finaliser', () => {
       expect(await em().count(Ticket, { order: sale.data.orderId, status: 'active' })).toBe(1);
     }
     expect(await em().count(Order, { id: ghost.data.orderId })).toBe(0);
+  });
+});
+
+describe('finaliser: only real payments become sales', () => {
+  it('when a payment.approved matches no paying hold (forged, for another order, other seats, another total), then it is dead-lettered with the reason and nothing is written', async () => {
+    const [victim, other] = await Promise.all([
+      payingHold(dealer.freshSeats(2)),
+      payingHold(dealer.freshSeats(1)),
+    ]);
+    const genuine = approvedFor(victim);
+    const refused = {
+      forged: craftedSale(),
+      anotherOrder: approvedFor({ ...victim, orderId: randomUUID() }),
+      otherSeats: {
+        ...approvedFor({ ...victim, seatIds: [...victim.seatIds, ...other.seatIds] }),
+        id: randomUUID(),
+      },
+      anotherTotal: { ...genuine, id: randomUUID(), data: { ...genuine.data, totalCents: 1 } },
+    };
+    const before = await em().count(Order, {});
+    await publish(...Object.values(refused));
+
+    for (const [what, message] of Object.entries(refused)) {
+      const dead = await deadLettered((body) => body.includes(message.id), `the ${what} approval`);
+      expect(String(dead.properties.headers?.['x-last-error'])).toMatch(/^approval refused: /);
+      expect(dead.properties.headers?.['x-attempts']).toBe(0);
+    }
+    await drained();
+    expect(await em().count(Order, {})).toBe(before);
+    expect(await em().count(Ticket, { seat: { $in: [...victim.seatIds, ...other.seatIds] } })).toBe(
+      0,
+    );
+    expect(await holdStage(victim)).toBe('paying');
+    for (const seatId of victim.seatIds) expect(await seatStatus(seatId)).toBe('held');
+
+    // The hold was not harmed: its own approval still makes the sale.
+    await publish(genuine);
+    await orderEnds(victim.orderId, 'paid');
+    expect(await em().count(Ticket, { order: victim.orderId, status: 'active' })).toBe(2);
   });
 });

@@ -1,9 +1,8 @@
 import type { ConsumerOptions } from '../../shared/consumer';
+import { CONSUMER_QUEUES } from '../../shared/topology';
 import { consumerWorker } from '../connections';
 import type { WorkerKind } from '../runtime';
 import { finaliseBatch, parsePaymentApproved } from './finalise-batch';
-
-export const FINALISER_QUEUE = 'finaliser.payment-approved';
 
 /** The consumer settings a deployment (or a test) may tune; the rest is fixed by the worker. */
 export type FinaliserOptions = Partial<
@@ -21,8 +20,7 @@ export function createFinaliserWorker(options: FinaliserOptions = {}): WorkerKin
   return consumerWorker('finaliser', (connections, logger) => ({
     ...FINALISER_DEFAULTS,
     ...options,
-    queue: FINALISER_QUEUE,
-    bindings: ['payment.approved'],
+    queue: CONSUMER_QUEUES.finaliser,
     parse: parsePaymentApproved,
     handle: finaliseBatch(connections.orm, connections.ctx, logger),
   }));

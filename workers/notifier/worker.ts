@@ -2,10 +2,9 @@ import Joi from 'joi';
 import type { EventEnvelope } from '../../shared/events';
 import type { OrderCompleted } from '../../shared/orders/contracts';
 import { writeReceipts } from '../../shared/orders/write-receipt';
+import { CONSUMER_QUEUES } from '../../shared/topology';
 import { consumerWorker } from '../connections';
 import type { WorkerKind } from '../runtime';
-
-export const NOTIFIER_QUEUE = 'notifier.order-completed';
 
 const orderCompletedSchema = Joi.object<OrderCompleted>({
   orderId: Joi.string().guid().required(),
@@ -27,8 +26,7 @@ function parseOrderCompleted(envelope: EventEnvelope): OrderCompleted {
 export const notifierWorker: WorkerKind = consumerWorker<OrderCompleted>(
   'notifier',
   (connections) => ({
-    queue: NOTIFIER_QUEUE,
-    bindings: ['order.completed'],
+    queue: CONSUMER_QUEUES.notifier,
     batchSize: 50,
     maxAttempts: 8,
     retryBaseMs: 250,

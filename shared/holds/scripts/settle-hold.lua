@@ -11,7 +11,8 @@
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
     KEYS[2]   session events    events:{sid}          stream
-    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
+    (seat, user-seats, hold-deadlines and paying keys are built from the hold record; same
+    hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   orderId the outcome is for (an outcome for another order is stale)
@@ -47,6 +48,7 @@ end
 
 local now = nowMs()
 local userKey = userSeatsKey(hold.sessionId, hold.userId)
+redis.call('ZREM', payingKey(hold.sessionId), holdId)
 
 if outcome == 'declined' then
   local expiresAt = math.max(tonumber(hold.confirmedExpiresAt), now + minRetryMs)

@@ -4,7 +4,8 @@
 
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
-    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
+    (seat, user-seats, hold-deadlines and paying keys are built from the hold record; same
+    hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   auth kind: 'token' | 'user'
@@ -14,9 +15,12 @@
     ARGV[6]   gateway token (opaque; never card data)
     ARGV[7]   card last four digits, or ''
     ARGV[8]   total, in cents
+    ARGV[9]   payment attempt key (a hash of the request's Idempotency-Key), or '' without one
 
   Output:
     {'OK', createdAtMs}           now paying
+    {'REPLAY', orderId}           this attempt key started order orderId before (the first
+                                  request's answer was lost with its API instance): same order
     {'NOT_FOUND'}                 no such hold
     {'FORBIDDEN'}                 wrong token or not the holder
     {'EXPIRED', stage}            expired or released
@@ -33,6 +37,14 @@ local hold = readHold(holdKey)
 if not hold then return {'NOT_FOUND'} end
 if not authorized(hold, authKind, authValue) then return {'FORBIDDEN'} end
 
+-- A retry of a payment request whose answer never reached the client gets the same order,
+-- whatever became of it since (paying, paid, declined), never a second one.
+local attemptField = ARGV[9] ~= '' and ('attempt:' .. ARGV[9]) or nil
+if attemptField then
+  local startedOrder = redis.call('HGET', holdKey, attemptField)
+  if startedOrder then return {'REPLAY', startedOrder} end
+end
+
 local now = nowMs()
 if hold.stage == 'expired' or hold.stage == 'released' then return {'EXPIRED', hold.stage} end
 if isLive(hold.stage) and now >= hold.expiresAt then return {'EXPIRED', 'expired'} end
@@ -47,9 +59,11 @@ for _, seatId in ipairs(hold.seatIds) do
 end
 redis.call('PERSIST', userKey)
 redis.call('PERSIST', holdKey)
--- A paying hold has no deadline; its payment and expiry jobs look after it.
+-- A paying hold has no deadline: its payment job, and the reconciler behind it, look after it.
 redis.call('ZREM', deadlinesKey(hold.sessionId), holdId)
+redis.call('ZADD', payingKey(hold.sessionId), now, holdId)
 redis.call('HSET', holdKey, 'stage', 'paying', 'orderId', orderId, 'method', ARGV[5],
   'paymentToken', ARGV[6], 'cardLast4', ARGV[7], 'totalCents', ARGV[8], 'orderCreatedAt', now,
   'confirmedExpiresAt', hold.expiresAt)
+if attemptField then redis.call('HSET', holdKey, attemptField, orderId) end
 return {'OK', now}

@@ -26,6 +26,12 @@ local function deadlinesKey(sessionId)
   return 'hold-deadlines:{' .. sessionId .. '}'
 end
 
+-- Paying holds of a session by when their payment started (zset holdId -> ms), so the payment
+-- reconciler finds one whose payment stalled (shared/payments/reconcile-payments.ts).
+local function payingKey(sessionId)
+  return 'paying:{' .. sessionId .. '}'
+end
+
 local function splitIds(csv)
   local ids = {}
   for id in string.gmatch(csv, '[^,]+') do
