@@ -131,7 +131,7 @@ export class IdempotencyStore {
       (this.redis as unknown as RenewingRedis)
         .renewIdempotencyLease(redisKey, lease, LEASE_MS)
         .catch(() => undefined);
-    }, RENEW_EVERY_MS);
+    }, RENEW_EVERY_MS).unref();
     let result: RouteResult;
     try {
       result = await execute();
