@@ -17,7 +17,7 @@ const connect = () => {
   return redis;
 };
 afterAll(async () => {
-  await Promise.all(clients.map((redis) => (redis.status === 'end' ? null : redis.quit())));
+  await Promise.all(clients.filter((redis) => redis.status !== 'end').map((redis) => redis.quit()));
 });
 
 const scope = () => `post /test ${randomUUID()}`;
