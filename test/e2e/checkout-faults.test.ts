@@ -3,15 +3,19 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
 import type { RecoveringChannelModel } from 'amqplib';
+import { Worker } from 'bullmq';
 import request from 'supertest';
 import { Order, Payment, ProcessedMessage, Ticket } from '../../shared/db/entities';
-import { eventIdFor } from '../../shared/events';
+import { eventIdFor, type EventEnvelope } from '../../shared/events';
 import { createHoldContext } from '../../shared/holds/hold-context';
-import { seatKey } from '../../shared/holds/keys';
-import { FINALISER } from '../../shared/orders/finalise-payments';
+import { holdKey, orderHoldKey, payingKey, seatKey } from '../../shared/holds/keys';
+import { paymentsReconciled } from '../../shared/metrics';
+import type { PaymentApproved } from '../../shared/orders/contracts';
+import { FINALISER, finalisePayments } from '../../shared/orders/finalise-payments';
 import { chargePayment, type ChargeDependencies } from '../../shared/payments/charge-payment';
-import { paymentJobId, type PaymentJob } from '../../shared/queues';
+import { bullConnection, paymentJobId, QUEUES, type PaymentJob } from '../../shared/queues';
 import { connectRabbit, EventPublisher } from '../../shared/rabbitmq';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { finaliserWorker } from '../../workers/finaliser/worker';
@@ -20,8 +24,8 @@ import { notifierWorker } from '../../workers/notifier/worker';
 import { paymentsWorker } from '../../workers/payments/worker';
 import type { WorkerKind } from '../../workers/runtime';
 import { envOf, freePort, startEntryProcess } from '../support/processes';
-import { startTestApi, type TestApi } from '../support/api';
-import { confirmedHold, Dealer, seededCinema, type Hold } from '../support/cinema';
+import { apiInstance, startTestApi, type TestApi } from '../support/api';
+import { confirmedHold, Dealer, scanKeys, seededCinema, type Hold } from '../support/cinema';
 import { silentLogger } from '../support/database';
 import { createTestVhost, EventSpy } from '../support/rabbitmq';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
@@ -66,10 +70,10 @@ afterEach(async () => {
 });
 
 /** One test's world: a vhost, the API (on a real HTTP port) on a fresh database, some workers. */
-async function checkoutWorld(kinds: WorkerKind[]) {
+async function checkoutWorld(kinds: WorkerKind[], env: Record<string, string> = {}) {
   const vhost = await createTestVhost();
   cleanups.push(() => vhost.delete());
-  const api = await startTestApi({ RABBITMQ_URL: vhost.url, REDIS_DB: redisDb.db });
+  const api = await startTestApi({ RABBITMQ_URL: vhost.url, REDIS_DB: redisDb.db, ...env });
   // startTestApi and close() flush the db, and the claim with it: claim it again after each.
   await redisDb.mark();
   cleanups.push(() => redisDb.mark());
@@ -86,14 +90,17 @@ async function checkoutWorld(kinds: WorkerKind[]) {
   const { freshSeats } = new Dealer(session.seats);
   const em = () => api.db.orm.em.fork();
 
-  const pay = async (hold: Hold, method: 'pix' | 'credit_card' = 'pix'): Promise<string> => {
+  const pay = async (
+    hold: Hold,
+    method: 'pix' | 'credit_card' | 'declined_card' = 'pix',
+  ): Promise<string> => {
     const body =
       method === 'pix'
         ? { method }
         : {
-            method,
+            method: 'credit_card',
             card: {
-              number: '4111111111111111',
+              number: method === 'declined_card' ? '4000000000000002' : '4111111111111111',
               holderName: 'Ana Souza',
               expMonth: 12,
               expYear: 2031,
@@ -123,7 +130,8 @@ async function checkoutWorld(kinds: WorkerKind[]) {
    */
   const expectEverySalePaidOnce = async (sales: { hold: Hold; orderId: string }[]) => {
     const db = em();
-    expect(await db.count(Order, {})).toBe(sales.length);
+    // Declined payments are not sales: only they may be orders beyond these.
+    expect(await db.count(Order, { status: { $ne: 'declined' } })).toBe(sales.length);
     expect(await db.count(Order, { status: 'paid' })).toBe(sales.length);
     expect(await db.count(Payment, { status: 'approved' })).toBe(sales.length);
     const tickets = await db.find(Ticket, { status: 'active' }, { populate: ['order'] });
@@ -145,6 +153,7 @@ async function checkoutWorld(kinds: WorkerKind[]) {
   return {
     vhost,
     api,
+    baseUrl,
     http,
     users,
     session,
@@ -375,5 +384,164 @@ describe('checkout under load and faults', () => {
     ).toBe(1);
     await waitFor(() => spy.ofType('order.completed').length > 0, { what: 'order.completed' });
     expect(spy.ofType('order.completed').filter((e) => e.data.orderId === orderId)).toHaveLength(1);
+  });
+});
+
+/** The payment reconciler at test speed: a payment is stuck after 1 s, looked for twice a second. */
+const FAST_RECONCILER = {
+  PAYMENT_STUCK_AFTER_SECONDS: '1',
+  PAYMENT_RECONCILE_EVERY_SECONDS: '0.5',
+};
+
+const reconciled = async (action: string) =>
+  (await paymentsReconciled.get()).values.find((v) => v.labels.action === action)?.value ?? 0;
+
+describe('no accepted payment is lost', () => {
+  it('when the payments worker approves payments on a fresh broker before any finaliser ever ran, then every approval waits in its queue and each ends paid once the finaliser starts', async () => {
+    const world = await checkoutWorld([holdsWorker, paymentsWorker, eventRelayWorker]);
+    const holds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        world.confirmedHold(world.users[i % world.users.length]!.id, world.freshSeats(1)),
+      ),
+    );
+    const sales = await Promise.all(
+      holds.map(async (hold) => ({ hold, orderId: await world.pay(hold) })),
+    );
+    await waitFor(
+      async () => (await world.api.queues.payments.getJobCounts('completed')).completed === 20,
+      { what: 'every payment charged and its approval published' },
+    );
+    expect(await world.paidCount()).toBe(0);
+
+    const finaliser = await startWorkers(world.api.db.config, [finaliserWorker]);
+    cleanups.push(() => finaliser.stop());
+    await world.allPaid(20);
+    await world.expectEverySalePaidOnce(sales);
+  });
+
+  it('when payment jobs completed without any effect, then the reconciler charges again: approvals become sales, a decline gives the hold back', async () => {
+    const world = await checkoutWorld(
+      [holdsWorker, finaliserWorker, notifierWorker, eventRelayWorker],
+      FAST_RECONCILER,
+    );
+    const [pix, card, declined] = await Promise.all(
+      [1, 2, 3].map((i) => world.confirmedHold(world.users[i]!.id, world.freshSeats(i))),
+    );
+    const sales = [
+      { hold: pix!, orderId: await world.pay(pix!) },
+      { hold: card!, orderId: await world.pay(card!, 'credit_card') },
+    ];
+    const declinedOrder = await world.pay(declined!, 'declined_card');
+    // A payment worker that lost every effect: each job completes, nothing is charged or
+    // published. BullMQ now keeps these jobs as completed, so re-adding their ids does nothing.
+    const lost = new Worker(QUEUES.payments, async () => 'lost', {
+      connection: bullConnection(world.api.db.config),
+    });
+    await waitFor(
+      async () => (await world.api.queues.payments.getJobCounts('completed')).completed === 3,
+      { what: 'the three jobs completed' },
+    );
+    await lost.close();
+    const chargedBefore = await reconciled('charged_again');
+
+    const payments = await startWorkers(world.api.db.config, [paymentsWorker]);
+    cleanups.push(() => payments.stop());
+    await world.allPaid(2);
+    await world.expectEverySalePaidOnce(sales);
+    await waitFor(
+      async () =>
+        (await world.em().findOne(Order, declinedOrder, { fields: ['status'] }))?.status ===
+          'declined' &&
+        (await world.api.redis.hget(holdKey(declined!.sessionId, declined!.holdId), 'stage')) ===
+          'confirmed',
+      { what: 'the declined payment settled, its hold confirmed again' },
+    );
+    for (const seatId of declined!.seatIds)
+      expect(await world.api.redis.get(seatKey(declined!.sessionId, seatId))).toBe(
+        declined!.holdId,
+      );
+    expect(await world.api.redis.zcard(payingKey(world.session.id))).toBe(0);
+    expect((await reconciled('charged_again')) - chargedBefore).toBeGreaterThanOrEqual(3);
+  });
+
+  it('when the finaliser committed a sale and died before settling Redis, then the reconciler settles it: seats sold, hold paid', async () => {
+    const world = await checkoutWorld([holdsWorker, eventRelayWorker], FAST_RECONCILER);
+    const hold = await world.confirmedHold(world.users[0]!.id, world.freshSeats(2));
+    const orderId = await world.pay(hold);
+    await world.api.queues.payments.remove(paymentJobId(orderId));
+    // What the payment worker would have published, and what the finaliser committed for it,
+    // before its process died (Redis still says paying).
+    const approvals: EventEnvelope[] = [];
+    await chargePayment(
+      {
+        ctx: createHoldContext(world.api.redis, world.api.db.config.holds, world.api.queues),
+        orm: world.api.db.orm,
+        publish: async (events) => void approvals.push(...events),
+      },
+      { orderId, holdId: hold.holdId, sessionId: hold.sessionId },
+    );
+    await finalisePayments(
+      world.api.db.orm,
+      [{ eventId: approvals[0]!.id, payment: approvals[0]!.data as unknown as PaymentApproved }],
+      silentLogger,
+    );
+    expect(await world.api.redis.hget(holdKey(hold.sessionId, hold.holdId), 'stage')).toBe(
+      'paying',
+    );
+    const settledBefore = await reconciled('settled');
+
+    const payments = await startWorkers(world.api.db.config, [paymentsWorker]);
+    cleanups.push(() => payments.stop());
+    await waitFor(
+      async () =>
+        (await world.api.redis.hget(holdKey(hold.sessionId, hold.holdId), 'stage')) === 'paid',
+      { what: 'the hold settled as paid' },
+    );
+    await world.expectEverySalePaidOnce([{ hold, orderId }]);
+    expect((await reconciled('settled')) - settledBefore).toBe(1);
+  });
+
+  it('when the API instance dies right after starting a payment, before answering, then the retry with the same Idempotency-Key gets 202 with the same order, which ends paid once', async () => {
+    const world = await checkoutWorld([
+      holdsWorker,
+      finaliserWorker,
+      notifierWorker,
+      eventRelayWorker,
+    ]);
+    const hold = await world.confirmedHold(world.users[0]!.id, world.freshSeats(2));
+    const key = randomUUID();
+    const payOn = (target: Parameters<typeof request>[0], idempotencyKey: string) =>
+      request(target)
+        .post(`/api/v1/holds/${hold.holdId}/payment`)
+        .set('X-Hold-Token', hold.holdToken)
+        .set('Idempotency-Key', idempotencyKey)
+        .send({ method: 'pix' });
+
+    const doomed = await apiInstance(world.api.db);
+    cleanups.push(async () => {
+      await doomed.queues.close();
+      await doomed.redis.quit();
+    });
+    const lost = await payOn(doomed.app, key).expect(202);
+    // Its process died right after the payment script: no stored answer, no order pointer,
+    // no payment job (and its idempotency lease would have run out on its own).
+    for (const stale of await scanKeys(world.api.redis, 'idem:*')) await world.api.redis.del(stale);
+    await world.api.redis.del(orderHoldKey(lost.body.orderId));
+    await world.api.queues.payments.remove(paymentJobId(lost.body.orderId));
+
+    const retried = await payOn(world.baseUrl, key).expect(202);
+    expect(retried.body).toEqual({ orderId: lost.body.orderId, status: 'processing' });
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    // Another key is another request: the hold is paying, a second payment is refused.
+    const second = await payOn(world.baseUrl, randomUUID()).expect(409);
+    expect(second.body.error).toMatchObject({
+      code: 'HOLD_WRONG_STAGE',
+      orderId: lost.body.orderId,
+    });
+
+    const payments = await startWorkers(world.api.db.config, [paymentsWorker]);
+    cleanups.push(() => payments.stop());
+    await world.allPaid(1);
+    await world.expectEverySalePaidOnce([{ hold, orderId: lost.body.orderId }]);
   });
 });
