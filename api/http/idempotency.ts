@@ -1,16 +1,10 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  hkdfSync,
-  randomBytes,
-  randomUUID,
-} from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { AppError } from '../../shared/errors';
+import { seal, sealingKey, unseal } from '../../shared/sealed';
 import type { RouteResult } from './route';
 
 const REPLAY_TTL_SECONDS = 24 * 60 * 60;
@@ -74,9 +68,7 @@ export class IdempotencyStore {
   ): Promise<RouteResult> {
     const redisKey = `idem:${sha256(`${scope}\n${idempotencyKey}`)}`;
     const fingerprint = sha256(`${scope}\n${canonicalJson(body ?? null)}`);
-    const cipherKey = Buffer.from(
-      hkdfSync('sha256', idempotencyKey, scope, 'idempotent-answer', 32),
-    );
+    const cipherKey = sealingKey(idempotencyKey, scope, 'idempotent-answer');
     const deadline = Date.now() + WAIT_FOR_FIRST_MS;
     for (;;) {
       const lease = JSON.stringify({
@@ -99,7 +91,7 @@ export class IdempotencyStore {
         );
       }
       if (record.state === 'done' && record.answer) {
-        const result = JSON.parse(decrypt(cipherKey, record.answer)) as RouteResult;
+        const result = JSON.parse(unseal(cipherKey, record.answer)) as RouteResult;
         return { ...result, headers: { ...result.headers, 'Idempotent-Replayed': 'true' } };
       }
       if (Date.now() > deadline) {
@@ -151,7 +143,7 @@ export class IdempotencyStore {
     const done: Record = {
       fingerprint,
       state: 'done',
-      answer: encrypt(cipherKey, JSON.stringify(result)),
+      answer: seal(cipherKey, JSON.stringify(result)),
     };
     await this.redis.set(redisKey, JSON.stringify(done), 'EX', REPLAY_TTL_SECONDS);
     return result;
@@ -160,18 +152,4 @@ export class IdempotencyStore {
 
 interface RenewingRedis {
   renewIdempotencyLease(key: string, lease: string, leaseMs: number): Promise<number>;
-}
-
-function encrypt(key: Buffer, plain: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64')).join('.');
-}
-
-function decrypt(key: Buffer, sealed: string): string {
-  const [iv, tag, data] = sealed.split('.').map((part) => Buffer.from(part, 'base64'));
-  const decipher = createDecipheriv('aes-256-gcm', key, iv!);
-  decipher.setAuthTag(tag!);
-  return Buffer.concat([decipher.update(data!), decipher.final()]).toString('utf8');
 }

@@ -85,7 +85,10 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
           'HOLD_LIMIT (seats per user per session) or RATE_LIMITED (with Retry-After)',
         ),
       },
-      handler: async ({ body }) => ({ status: 201, body: await holdSeats(deps, body) }),
+      handler: async ({ body, headers }) => ({
+        status: 201,
+        body: await holdSeats(deps, body, headers['idempotency-key']),
+      }),
     },
     {
       method: 'get',

@@ -72,12 +72,13 @@ export function seedCompatRoutes(
         409: errorResponse('SEAT_UNAVAILABLE'),
         429: errorResponse('HOLD_LIMIT or RATE_LIMITED'),
       },
-      handler: async ({ body }) => ({
+      handler: async ({ body, req }) => ({
         status: 201,
-        body: await holdSeats(deps, {
-          userId: body.usuario_id,
-          seatIds: body.assento_ids ?? [body.assento_id],
-        }),
+        body: await holdSeats(
+          deps,
+          { userId: body.usuario_id, seatIds: body.assento_ids ?? [body.assento_id] },
+          req.get('idempotency-key'),
+        ),
       }),
     },
     {

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Catalogue } from '../catalogue/catalogue';
 import type { Directory } from '../catalogue/directory';
 import { AppError } from '../errors';
+import { nameBasedUuid } from '../ids';
 import { holdOutcomes } from '../metrics';
 import { scheduleExpiry } from '../queues';
 import { HOLD_RECORD_RETENTION_MS, secondsUntil, type HoldContext } from './hold-context';
-import { newHoldToken, hashHoldToken } from './hold-token';
+import { newHoldToken, hashHoldToken, sealHoldToken, unsealHoldToken } from './hold-token';
+import type { HoldStage } from './hold-records';
 import {
   EVENT_STREAMS_KEY,
   eventsKey,
@@ -27,7 +29,8 @@ export interface HoldCreated {
   userId: string;
   sessionId: string;
   seatIds: string[];
-  stage: 'held';
+  /** `held`, unless this is a retry that finds its hold has moved on since. */
+  stage: HoldStage;
   expiresAt: string;
   expiresInSeconds: number;
 }
@@ -54,10 +57,15 @@ const registeredStreams = new Set<string>();
  * Holds seats for a user: all of them or none, first click wins. Everything is decided by one
  * atomic Lua script (scripts/hold-seats.lua) in one Redis round trip; what comes before it only
  * reads in-process caches, so no Postgres query is made per request once they are warm.
+ *
+ * With an `idempotencyKey` the hold's id is derived from it (and the buyer and seats), and its
+ * token is kept sealed under it: a retry whose first attempt died before answering finds that
+ * hold and gets the same answer, instead of being refused its own seats.
  */
 export async function holdSeats(
   { ctx, directory, catalogue }: HoldSeatsDependencies,
   { userId, seatIds }: HoldRequest,
+  idempotencyKey?: string,
 ): Promise<HoldCreated> {
   const [userExists, sessionOfSeat] = await Promise.all([
     directory.userExists(userId),
@@ -93,7 +101,9 @@ export async function holdSeats(
     registeredStreams.add(streamKey);
   }
 
-  const holdId = randomUUID();
+  const holdId = idempotencyKey
+    ? nameBasedUuid(`hold/${userId}/${[...seatIds].sort().join(',')}/${idempotencyKey}`)
+    : randomUUID();
   const holdToken = newHoldToken();
   const [status, ...rest] = await ctx.scripts.holdSeats(
     [
@@ -110,9 +120,11 @@ export async function holdSeats(
       ctx.settings.ttlSeconds * 1000,
       ctx.settings.maxSeatsPerHold,
       HOLD_RECORD_RETENTION_MS,
+      idempotencyKey ? sealHoldToken(holdToken, holdId, idempotencyKey) : '',
       ...seatIds,
     ],
   );
+  if (status === 'REPLAY') return holdAgain(ctx, sessionId, holdId, idempotencyKey!);
   holdOutcomes.inc({ outcome: OUTCOME_OF_STATUS[status] ?? 'unknown' });
   if (status === 'SEAT_UNAVAILABLE') {
     throw new AppError(409, 'SEAT_UNAVAILABLE', 'Some seats are already held or sold.', {
@@ -128,10 +140,7 @@ export async function holdSeats(
     );
   }
   const expiresAt = Number(rest[0]);
-  await Promise.all([
-    ctx.redis.set(holdSessionKey(holdId), sessionId, 'PXAT', expiresAt + HOLD_RECORD_RETENTION_MS),
-    scheduleExpiry(ctx.queues, { holdId, sessionId, stage: 'held', expiresAt }),
-  ]);
+  await trackHold(ctx, sessionId, holdId, expiresAt);
   return {
     holdId,
     holdToken,
@@ -139,6 +148,39 @@ export async function holdSeats(
     sessionId,
     seatIds,
     stage: 'held',
+    expiresAt: new Date(expiresAt).toISOString(),
+    expiresInSeconds: secondsUntil(expiresAt),
+  };
+}
+
+/** What follows the script: the hold id's session pointer and its 30 s cleanup job. */
+async function trackHold(ctx: HoldContext, sessionId: string, holdId: string, expiresAt: number) {
+  await Promise.all([
+    ctx.redis.set(holdSessionKey(holdId), sessionId, 'PXAT', expiresAt + HOLD_RECORD_RETENTION_MS),
+    scheduleExpiry(ctx.queues, { holdId, sessionId, stage: 'held', expiresAt }),
+  ]);
+}
+
+/**
+ * The answer of a hold request that ran before: the first attempt's hold, token included, with
+ * its steps after the script done again (both are no-ops if they had been done).
+ */
+async function holdAgain(
+  ctx: HoldContext,
+  sessionId: string,
+  holdId: string,
+  idempotencyKey: string,
+): Promise<HoldCreated> {
+  const hold = await ctx.redis.hgetall(holdKey(sessionId, holdId));
+  const expiresAt = Number(hold.expiresAt);
+  if (hold.stage === 'held') await trackHold(ctx, sessionId, holdId, expiresAt);
+  return {
+    holdId,
+    holdToken: unsealHoldToken(hold.sealedToken!, holdId, idempotencyKey),
+    userId: hold.userId!,
+    sessionId,
+    seatIds: hold.seatIds!.split(','),
+    stage: hold.stage as HoldStage,
     expiresAt: new Date(expiresAt).toISOString(),
     expiresInSeconds: secondsUntil(expiresAt),
   };

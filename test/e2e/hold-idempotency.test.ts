@@ -250,4 +250,36 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
     expect(second.replayed).toBeNull();
     expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
   });
+
+  it('when the API dies right after holding the seats, before answering, then the retry with the same key gets that hold and its token, not SEAT_UNAVAILABLE, and it works', async () => {
+    const key = randomUUID();
+    const body = { userId: freshUser(), seatIds: dealer.freshSeats(2) };
+    const before = await effects();
+    const lost = await hold(body, key);
+    expect(lost.status).toBe(201);
+    // Its process died right after the hold script: no stored answer, no session pointer, no
+    // cleanup job (and its idempotency lease would have run out on its own).
+    for (const record of await scanKeys(api.redis, 'idem:*')) await api.redis.del(record);
+    await api.redis.del(`hold-session:${lost.body.holdId}`);
+    await api.queues.expiry.remove(`expire-held-${lost.body.holdId}`);
+
+    const retry = await hold(body, key);
+    expect(retry.status).toBe(201);
+    expect(retry.replayed).toBeNull();
+    expect(retry.body).toMatchObject({
+      holdId: lost.body.holdId,
+      holdToken: lost.body.holdToken,
+      seatIds: body.seatIds,
+      stage: 'held',
+      expiresAt: lost.body.expiresAt,
+    });
+    expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
+    const confirmed = await call('POST', `/api/v1/holds/${retry.body.holdId}/confirm`, {
+      headers: { 'X-Hold-Token': retry.body.holdToken },
+    });
+    expect(confirmed.status).toBe(200);
+    // The token is kept only sealed under the key, which only the client has: never readable.
+    const record = await api.redis.hgetall(`hold:{${sessionId}}:${lost.body.holdId}`);
+    expect(JSON.stringify(record)).not.toContain(lost.body.holdToken);
+  });
 });

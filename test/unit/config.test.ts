@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         adminToken: expect.any(String),
         catalogueCacheTtlSeconds: 5,
         metricsPort: 9100,
+        paymentReconciler: { stuckAfterMs: 20_000, everyMs: 5_000 },
       });
     });
 
@@ -69,6 +70,8 @@ describe('loadConfig', () => {
       ADMIN_TOKEN: 'an-admin-token-for-tests',
       CATALOGUE_CACHE_TTL_SECONDS: '0',
       METRICS_PORT: '9200',
+      PAYMENT_STUCK_AFTER_SECONDS: '30',
+      PAYMENT_RECONCILE_EVERY_SECONDS: '0.5',
     });
 
     expect(config).toEqual({
@@ -83,6 +86,7 @@ describe('loadConfig', () => {
       adminToken: 'an-admin-token-for-tests',
       catalogueCacheTtlSeconds: 0,
       metricsPort: 9200,
+      paymentReconciler: { stuckAfterMs: 30_000, everyMs: 500 },
     });
   });
 
@@ -107,6 +111,8 @@ describe('loadConfig', () => {
     ['RATE_LIMIT_PER_USER', '-1'],
     ['RATE_LIMIT_WINDOW_SECONDS', '0'],
     ['DB_NAME', 'Robert"); drop table'],
+    ['PAYMENT_STUCK_AFTER_SECONDS', '0'],
+    ['PAYMENT_RECONCILE_EVERY_SECONDS', 'often'],
   ])('when %s=%j, then a ConfigError names the variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toContain(name);
