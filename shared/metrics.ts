@@ -109,6 +109,11 @@ export const eventsReturned = new Counter({
   help: 'Mandatory events the broker could not route to any queue (retried by their publisher); any is a topology fault',
 });
 
+export const paymentsFoundStuck = new Counter({
+  name: 'payments_found_stuck_total',
+  help: 'Paying holds the reconciler found still paying past PAYMENT_STUCK_AFTER_SECONDS',
+});
+
 export const paymentsReconciled = new Counter({
   name: 'payments_reconciled_total',
   help: 'Paying holds the reconciler found stuck and drove on, by action (settled, charged_again); already_settled only tidied its index',

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Order } from '../db/entities';
 import { holdKey, EVENT_STREAMS_KEY, payingKey, sessionOfEventsKey } from '../holds/keys';
-import { paymentsReconciled } from '../metrics';
+import { paymentsFoundStuck, paymentsReconciled } from '../metrics';
 import { settleSale } from '../orders/settle-sale';
 import { chargePayment, type ChargeDependencies } from './charge-payment';
 
@@ -53,7 +53,10 @@ export async function reconcilePayments(
     );
     for (const holdId of stuck) {
       const action = await driveOn(deps, sessionId, holdId);
-      if (action !== 'already_settled') report.found++;
+      if (action !== 'already_settled') {
+        report.found++;
+        paymentsFoundStuck.inc();
+      }
       report.fixed[action]++;
       paymentsReconciled.inc({ action });
     }
