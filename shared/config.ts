@@ -15,6 +15,18 @@ export interface Config {
   holds: { ttlSeconds: number; confirmedTtlSeconds: number; maxSeatsPerHold: number };
   rateLimit: { perUser: number; perIp: number; windowSeconds: number };
   adminToken: string;
+  auth: {
+    /** HS256 key of access tokens; also the root of the other server-side keys (idempotency). */
+    jwtSecret: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    /** The password the seeded demo users sign in with; none in production. */
+    demoUserPassword: string | null;
+  };
+  /** Whether the seed's routes (identified by `usuario_id` alone) are mounted. */
+  seedRoutes: boolean;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For is believed (none: false). */
+  trustProxy: boolean | number | string;
   catalogueCacheTtlSeconds: number;
   metricsPort: number;
   /** The payment reconciler (shared/payments/reconcile-payments.ts). */
@@ -22,6 +34,35 @@ export interface Config {
 }
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+const DEV_JWT_SECRET = 'dev-jwt-secret-change-me-0123456789abcdef';
+const DEV_DEMO_PASSWORD = 'demo-password-123';
+
+/**
+ * Secret values written somewhere in this repository (defaults, examples, compose): a production
+ * process refuses every one of them, whatever variable carries it.
+ */
+export const SHIPPED_SECRETS = [
+  DEV_ADMIN_TOKEN,
+  DEV_JWT_SECRET,
+  DEV_DEMO_PASSWORD,
+  'guest',
+  'change-me',
+  'change-me-in-production',
+  'test-admin-token-0123456789',
+];
+
+/** What a secret must be in production: present, long enough, and not one we shipped. */
+const productionSecret = (min: number) =>
+  Joi.string().min(min).required().invalid(...SHIPPED_SECRETS);
+
+/** The password inside an amqp(s) URL, which production requires to be a real secret. */
+const rabbitPassword = (url: string) => {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
+};
 
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
@@ -51,8 +92,43 @@ const schema = Joi.object({
     .min(16)
     .when('NODE_ENV', {
       is: 'production',
-      then: Joi.required().invalid(DEV_ADMIN_TOKEN),
+      then: productionSecret(24),
       otherwise: Joi.optional().default(DEV_ADMIN_TOKEN),
+    }),
+  JWT_SECRET: Joi.string()
+    .min(32)
+    .when('NODE_ENV', {
+      is: 'production',
+      then: productionSecret(32),
+      otherwise: Joi.optional().default(DEV_JWT_SECRET),
+    }),
+  ACCESS_TOKEN_TTL_SECONDS: Joi.number().integer().min(1).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: Joi.number()
+    .integer()
+    .min(60)
+    .default(30 * 24 * 3600),
+  DEMO_USER_PASSWORD: Joi.string()
+    .min(10)
+    .max(128)
+    .when('NODE_ENV', {
+      is: 'production',
+      then: Joi.forbidden().messages({
+        'any.unknown': '"DEMO_USER_PASSWORD" is for development only; unset it in production',
+      }),
+      otherwise: Joi.optional().default(DEV_DEMO_PASSWORD),
+    }),
+  SEED_ROUTES: Joi.string()
+    .valid('on', 'off')
+    .when('NODE_ENV', { is: 'production', then: Joi.optional().default('off') })
+    .default('on'),
+  TRUST_PROXY: Joi.alternatives()
+    .try(
+      Joi.number().integer().min(0).max(10),
+      Joi.string().pattern(/^[\w.:/]+(\s*,\s*[\w.:/]+)*$/, 'proxy list'),
+    )
+    .messages({
+      'alternatives.match':
+        '"TRUST_PROXY" must be a hop count, or a comma-separated list of addresses, subnets or loopback, linklocal, uniquelocal',
     }),
   CATALOGUE_CACHE_TTL_SECONDS: Joi.number().integer().min(0).default(5),
   METRICS_PORT: Joi.number().port().default(9100),
@@ -69,7 +145,15 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { value: v, error } = schema.validate(env, { abortEarly: false, convert: true });
-  if (error) throw new ConfigError(error.details.map((d) => d.message));
+  const problems = error ? error.details.map((d) => d.message) : [];
+  if (v.NODE_ENV === 'production') {
+    const password = rabbitPassword(String(v.RABBITMQ_URL));
+    if (password.length < 12 || SHIPPED_SECRETS.includes(password))
+      problems.push(
+        '"RABBITMQ_URL" must carry a RabbitMQ password of 12 characters or more that is not a shipped default',
+      );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: v.NODE_ENV,
     port: v.PORT,
@@ -94,6 +178,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowSeconds: v.RATE_LIMIT_WINDOW_SECONDS,
     },
     adminToken: v.ADMIN_TOKEN,
+    auth: {
+      jwtSecret: v.JWT_SECRET,
+      accessTokenTtlSeconds: v.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: v.REFRESH_TOKEN_TTL_SECONDS,
+      demoUserPassword: v.DEMO_USER_PASSWORD ?? null,
+    },
+    seedRoutes: v.SEED_ROUTES === 'on',
+    trustProxy: v.TRUST_PROXY ?? false,
     catalogueCacheTtlSeconds: v.CATALOGUE_CACHE_TTL_SECONDS,
     metricsPort: v.METRICS_PORT,
     paymentReconciler: {
