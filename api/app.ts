@@ -1,6 +1,8 @@
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { Redis } from 'ioredis';
+import { BuyerSessions } from '../shared/auth/buyer-sessions';
 import { Catalogue } from '../shared/catalogue/catalogue';
 import type { Config } from '../shared/config';
 import type { Orm } from '../shared/db/orm';
@@ -14,9 +16,11 @@ import { IdempotencyStore } from './http/idempotency';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
 import { adminAuth } from './middleware/admin-auth';
+import { callerAuth } from './middleware/caller-auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { logContext, requestId } from './middleware/request-context';
 import { holdRateLimit } from './middleware/rate-limit';
+import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { holdRoutes } from './routes/holds';
 import { orderRoutes } from './routes/orders';
@@ -25,6 +29,20 @@ import { roomRoutes } from './routes/rooms';
 import { seedCompatRoutes } from './routes/seed-compat';
 import { sessionRoutes } from './routes/sessions';
 import { userRoutes } from './routes/users';
+
+/**
+ * helmet's defaults (CSP, HSTS, nosniff, frame and referrer policies, …). The rendered API docs
+ * and Bull Board are same-origin pages whose scripts and styles come from this server; Bull
+ * Board also uses inline styles and data: images, which its CSP allows.
+ */
+const SECURITY_HEADERS: Parameters<typeof helmet>[0] = {
+  contentSecurityPolicy: {
+    directives: {
+      'img-src': ["'self'", 'data:'],
+      'style-src': ["'self'", "'unsafe-inline'"],
+    },
+  },
+};
 
 export interface AppDependencies {
   config: Config;
@@ -49,6 +67,7 @@ export function createApp({
   directory,
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
+  const sessions = new BuyerSessions(orm, config.auth);
   const holdDeps = {
     ctx: createHoldContext(redis, config.holds, queues),
     directory,
@@ -59,7 +78,8 @@ export function createApp({
   app.disable('x-powered-by');
   // Every answer is live (seat maps, holds): an ETag would cost a hash of each body for nothing.
   app.set('etag', false);
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // Whose X-Forwarded-For to believe (rate limits per address): only the proxies named.
+  app.set('trust proxy', config.trustProxy);
 
   const routes: RouteSpec[] = [
     ...healthRoutes({
@@ -68,16 +88,19 @@ export function createApp({
         { name: 'redis', check: () => redis.ping() },
       ],
     }),
+    ...authRoutes({ sessions, catalogue }),
     ...userRoutes({ catalogue, directory }),
     ...movieRoutes({ catalogue }),
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
     ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
     ...orderRoutes({ ...holdDeps, orm }),
-    ...seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold),
+    // The seed's routes name the buyer by `usuario_id` alone: development only (SEED_ROUTES).
+    ...(config.seedRoutes ? seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold) : []),
   ];
   const openApi = buildOpenApiDocument(routes, { title: 'Cine-Starsoft checkout', version: '1' });
 
+  app.use(helmet(SECURITY_HEADERS));
   app.use(requestId(logger));
   app.use(express.json({ limit: '1mb' }));
   app.use(logContext);
@@ -96,7 +119,8 @@ export function createApp({
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
-    idempotency: new IdempotencyStore(redis),
+    callerAuth: callerAuth({ adminToken: config.adminToken, tokens: sessions.tokens, directory }),
+    idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
   });
   app.use(router);
 

@@ -53,7 +53,10 @@ export const SHIPPED_SECRETS = [
 
 /** What a secret must be in production: present, long enough, and not one we shipped. */
 const productionSecret = (min: number) =>
-  Joi.string().min(min).required().invalid(...SHIPPED_SECRETS);
+  Joi.string()
+    .min(min)
+    .required()
+    .invalid(...SHIPPED_SECRETS);
 
 /** The password inside an amqp(s) URL, which production requires to be a real secret. */
 const rabbitPassword = (url: string) => {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -54,8 +54,28 @@ function canonicalJson(value: unknown): string {
  * one that waits too long gets 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. Answers are stored AES-GCM encrypted under a key derived from the
  * Idempotency-Key itself, which is only stored hashed: Redis alone cannot reveal them.
  */
+/**
+ * What of a body is compared between a request and its retry: all of it but card data, of which
+ * only the last four digits count (the fingerprint must hold no card data, hashed or not).
+ */
+function comparableBody(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || !('card' in body)) return body;
+  const { card, ...rest } = body as { card: unknown };
+  const number = (card as { number?: unknown } | null)?.number;
+  return { ...rest, card: { last4: typeof number === 'string' ? number.slice(-4) : null } };
+}
+
 export class IdempotencyStore {
-  constructor(private readonly redis: Redis) {
+  /** Keys the body fingerprints, so a copy of Redis cannot test guesses against them. */
+  private readonly fingerprintKey: Buffer;
+
+  constructor(
+    private readonly redis: Redis,
+    serverSecret: string,
+  ) {
+    this.fingerprintKey = Buffer.from(
+      hkdfSync('sha256', serverSecret, 'cine', 'idempotency-fingerprint', 32),
+    );
     if (!('renewIdempotencyLease' in redis))
       redis.defineCommand('renewIdempotencyLease', { numberOfKeys: 1, lua: renewLeaseLua });
   }
@@ -67,7 +87,9 @@ export class IdempotencyStore {
     execute: () => Promise<RouteResult>,
   ): Promise<RouteResult> {
     const redisKey = `idem:${sha256(`${scope}\n${idempotencyKey}`)}`;
-    const fingerprint = sha256(`${scope}\n${canonicalJson(body ?? null)}`);
+    const fingerprint = createHmac('sha256', this.fingerprintKey)
+      .update(`${scope}\n${canonicalJson(comparableBody(body ?? null))}`)
+      .digest('hex');
     const cipherKey = sealingKey(idempotencyKey, scope, 'idempotent-answer');
     const deadline = Date.now() + WAIT_FOR_FIRST_MS;
     for (;;) {

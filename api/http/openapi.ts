@@ -1,5 +1,6 @@
 import type Joi from 'joi';
 import joiToSwagger from 'joi-to-swagger';
+import type { RouteAccess } from '../middleware/caller-auth';
 import type { RouteSpec } from './route';
 
 type Json = Record<string, unknown>;
@@ -31,6 +32,13 @@ function parametersOf(schema: Joi.ObjectSchema | undefined, location: 'path' | '
 }
 
 /** The OpenAPI 3 document of every mounted route, built from the same Joi schemas that validate. */
+/** OpenAPI security requirements per route access (alternatives are either/or). */
+const SECURITY: Record<RouteAccess, Json[]> = {
+  admin: [{ adminBearer: [] }],
+  buyer: [{ buyerBearer: [] }],
+  'buyer-or-admin': [{ buyerBearer: [] }, { adminBearer: [] }],
+};
+
 export function buildOpenApiDocument(
   routes: RouteSpec[],
   info: { title: string; version: string },
@@ -60,7 +68,7 @@ export function buildOpenApiDocument(
     paths[path][route.method] = {
       tags: [route.tag],
       summary: route.summary,
-      ...(route.admin ? { security: [{ adminBearer: [] }] } : {}),
+      ...(route.auth ? { security: SECURITY[route.auth] } : {}),
       parameters: [
         ...parametersOf(route.params, 'path'),
         ...parametersOf(route.query, 'query'),
@@ -83,7 +91,15 @@ export function buildOpenApiDocument(
     paths,
     components: {
       schemas: { Error: ERROR_SCHEMA },
-      securitySchemes: { adminBearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        buyerBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A buyer access token from POST /api/v1/auth/token',
+        },
+        adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+      },
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type Joi from 'joi';
 import { AppError } from '../../shared/errors';
+import type { Caller, RouteAccess } from '../middleware/caller-auth';
 import type { IdempotencyStore } from './idempotency';
 
 export interface RouteInput<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
@@ -8,6 +9,8 @@ export interface RouteInput<P = Record<string, string>, Q = Record<string, unkno
   query: Q;
   body: B;
   headers: Record<string, string | undefined>;
+  /** Who is calling, on routes that declare `auth`. */
+  caller?: Caller;
   req: Request;
 }
 
@@ -26,8 +29,11 @@ export interface RouteSpec {
   path: string;
   tag: string;
   summary: string;
-  /** Requires `Authorization: Bearer $ADMIN_TOKEN`. */
-  admin?: boolean;
+  /**
+   * Who may call it (api/middleware/caller-auth.ts): `admin` needs `Bearer $ADMIN_TOKEN`, `buyer`
+   * a buyer's access token, `buyer-or-admin` either. Without it the route is public.
+   */
+  auth?: RouteAccess;
   /** Honours an `Idempotency-Key` header: a retry replays the first answer (api/http/idempotency.ts). */
   idempotent?: boolean;
   /** Extra middleware run before validation (rate limits). */
@@ -84,12 +90,18 @@ export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): Requ
         query: (values.query ?? {}) as Record<string, unknown>,
         body: values.body,
         headers: (values.headers ?? {}) as Record<string, string | undefined>,
+        caller: req.caller,
         req,
       });
     const key = req.get('idempotency-key');
     const result =
       spec.idempotent && idempotency && key !== undefined
-        ? await idempotency.run(idempotencyScope(spec, values.params), key, req.body, run)
+        ? await idempotency.run(
+            idempotencyScope(spec, values.params, req.caller),
+            key,
+            req.body,
+            run,
+          )
         : await run();
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     if (result.body === undefined) res.status(result.status).end();
@@ -98,21 +110,30 @@ export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): Requ
 }
 
 /**
- * What an Idempotency-Key is unique within: the declared route and its (validated, canonical)
- * parameters, so that `/API/v1/holds/` and `/api/v1/holds` are one scope, as Express routes them.
+ * What an Idempotency-Key is unique within: the caller (another caller's key never replays this
+ * one's answer), the declared route and its (validated, canonical) parameters, so that
+ * `/API/v1/holds/` and `/api/v1/holds` are one scope, as Express routes them.
  */
-const idempotencyScope = (spec: RouteSpec, params: unknown) =>
-  `${spec.method} ${spec.path} ${JSON.stringify(params ?? {})}`;
+const idempotencyScope = (spec: RouteSpec, params: unknown, caller: Caller | undefined) => {
+  const who = caller?.kind === 'buyer' ? `buyer:${caller.userId}` : (caller?.kind ?? 'anyone');
+  return `${who} ${spec.method} ${spec.path} ${JSON.stringify(params ?? {})}`;
+};
 
 export function mountRoutes(
   router: Router,
   routes: RouteSpec[],
-  options: { adminAuth: RequestHandler; idempotency: IdempotencyStore },
+  options: {
+    adminAuth: RequestHandler;
+    callerAuth: (access: Exclude<RouteAccess, 'admin'>) => RequestHandler;
+    idempotency: IdempotencyStore;
+  },
 ): void {
+  const authFor = (access: RouteAccess) =>
+    access === 'admin' ? options.adminAuth : options.callerAuth(access);
   for (const spec of routes) {
     router[spec.method](
       spec.path,
-      ...(spec.admin ? [options.adminAuth] : []),
+      ...(spec.auth ? [authFor(spec.auth)] : []),
       ...(spec.before ?? []),
       toHandler(spec, options.idempotency),
     );

@@ -26,3 +26,19 @@ export const calendarDate = () =>
 export const idParam = (name = 'id') => Joi.object({ [name]: uuid().required() });
 
 export const errorResponse = (description: string) => ({ description });
+
+/** `?page=&pageSize=` of a paginated list (pages from 1). */
+export const pageQuery = (defaultPageSize = 20) =>
+  Joi.object({
+    page: Joi.number().integer().min(1).max(10_000).default(1),
+    pageSize: Joi.number().integer().min(1).max(100).default(Math.min(defaultPageSize, 100)),
+  });
+
+/** One page of a list: `{items, page, pageSize, total}`. */
+export const pageView = (item: Joi.Schema, label: string) =>
+  Joi.object({
+    items: Joi.array().items(item),
+    page: Joi.number(),
+    pageSize: Joi.number(),
+    total: Joi.number(),
+  }).label(label);

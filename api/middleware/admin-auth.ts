@@ -5,6 +5,12 @@ import { AppError } from '../../shared/errors';
 // Hashing both sides gives equal-length buffers, so the comparison is constant-time.
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** Whether a presented secret is ADMIN_TOKEN, compared in constant time. */
+export function isAdminToken(adminToken: string): (presented: string) => boolean {
+  const expected = digest(adminToken);
+  return (presented) => timingSafeEqual(digest(presented), expected);
+}
+
 /**
  * Admin routes: `Authorization: Bearer $ADMIN_TOKEN` for tools, and, where `allowBasic` is set
  * (the Bull Board pages a browser opens), Basic auth with any user name and the token as password.
@@ -13,7 +19,7 @@ export function adminAuth(
   adminToken: string,
   options: { allowBasic?: boolean } = {},
 ): RequestHandler {
-  const expected = digest(adminToken);
+  const isAdmin = isAdminToken(adminToken);
   return (req, res, next) => {
     const [scheme = '', credentials = ''] = (req.get('authorization') ?? '').split(' ', 2);
     const kind = scheme.toLowerCase();
@@ -33,7 +39,7 @@ export function adminAuth(
       challenge();
       throw new AppError(401, 'UNAUTHENTICATED', 'This route needs the admin token.');
     }
-    if (!timingSafeEqual(digest(presented), expected)) {
+    if (!isAdmin(presented)) {
       if (basic) {
         challenge();
         throw new AppError(401, 'UNAUTHENTICATED', 'The admin credentials are not valid.');

@@ -5,16 +5,12 @@ import type { Config } from '../../shared/config';
 import { AppError } from '../../shared/errors';
 
 /**
- * The budget key of a user id. The API accepts one UUID in several spellings (any case, with or
- * without hyphens, in braces) and Postgres reads them all as the same user, so they must share
- * one budget: otherwise re-spelling the id buys a fresh one. Anything else fails validation.
- */
-const userBudgetKey = (userId: string) => userId.toLowerCase().replace(/[^0-9a-z]/g, '');
-
-/**
- * Limits hold requests per user and per client address, counted in Redis so that every API
- * instance shares one budget (a scalper cannot spread a sweep across instances). A limit of 0
- * is off. The user is whoever the body names (`userId`, or `usuario_id` on the seed routes).
+ * Limits hold requests per signed-in buyer and per client address, counted in Redis so that every
+ * API instance shares one budget (a scalper cannot spread a sweep across instances). A limit of 0
+ * is off. It runs after authentication: a request refused there spends nobody's budget, and a
+ * body cannot name whose budget to spend. The address is Express's `req.ip`, which believes
+ * `X-Forwarded-For` only from the proxies TRUST_PROXY names. The seed routes, which have no
+ * signed-in buyer (and exist only in development), are limited per address alone.
  */
 export function holdRateLimit(redis: Redis, limits: Config['rateLimit']): RequestHandler {
   const limiter = (keyPrefix: string, points: number) =>
@@ -30,13 +26,9 @@ export function holdRateLimit(redis: Redis, limits: Config['rateLimit']): Reques
   const perIp = limiter('rl:hold:ip', limits.perIp);
 
   return async (req, res, next) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const user = body.userId ?? body.usuario_id;
     const checks: Promise<unknown>[] = [];
     if (perIp) checks.push(perIp.consume(req.ip ?? 'unknown'));
-    if (perUser && typeof user === 'string' && user.length <= 64) {
-      checks.push(perUser.consume(userBudgetKey(user)));
-    }
+    if (perUser && req.caller?.kind === 'buyer') checks.push(perUser.consume(req.caller.userId));
     try {
       await Promise.all(checks);
     } catch (err) {

@@ -7,7 +7,10 @@ import type { HoldContext } from '../../shared/holds/hold-context';
 import { readHold } from '../../shared/holds/hold-records';
 import { holdSeats } from '../../shared/holds/hold-seats';
 import { releaseHold } from '../../shared/holds/release-hold';
+import { AppError } from '../../shared/errors';
+import type { HoldAuth } from '../../shared/holds/hold-context';
 import type { RouteSpec } from '../http/route';
+import { buyerOf, type Caller } from '../middleware/caller-auth';
 import { errorResponse, idParam, uuid } from '../http/schemas';
 
 export interface HoldRouteDependencies {
@@ -46,15 +49,29 @@ const holdTokenHeader = Joi.object({
     .description('The holdToken returned when the hold was created'),
 });
 
-/** A missing token is the same refusal as a wrong one: 403, never a validation 400. */
-export const tokenAuth = (headers: Record<string, string | undefined>) => ({
-  kind: 'token' as const,
-  token: headers['x-hold-token'] ?? '',
-});
+/**
+ * The signed-in buyer acting on their hold with its token. A missing token is the same refusal
+ * as a wrong one (403, never a validation 400), and so is another buyer's hold.
+ */
+export const ownerAuth = (
+  caller: Caller | undefined,
+  headers: Record<string, string | undefined>,
+): HoldAuth => ({ kind: 'owner', userId: buyerOf(caller), token: headers['x-hold-token'] ?? '' });
+
+/** The buyer of a new hold: the caller; a `userId` in the body may only repeat it. */
+function buyerOfHold(caller: Caller | undefined, userId: string | undefined): string {
+  const buyer = buyerOf(caller);
+  if (userId !== undefined && userId !== buyer)
+    throw new AppError(403, 'FORBIDDEN', 'A buyer holds seats for themselves only.', {
+      field: 'userId',
+    });
+  return buyer;
+}
 
 export const HOLD_ERRORS = {
+  401: errorResponse('UNAUTHENTICATED: no valid buyer access token'),
   404: errorResponse('HOLD_NOT_FOUND'),
-  403: errorResponse('FORBIDDEN: missing or wrong X-Hold-Token'),
+  403: errorResponse("FORBIDDEN: missing or wrong X-Hold-Token, or another buyer's hold"),
   410: errorResponse('HOLD_EXPIRED: the hold expired or was released'),
   409: errorResponse('HOLD_WRONG_STAGE'),
   429: errorResponse('RATE_LIMITED (with Retry-After)'),
@@ -68,26 +85,33 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       path: '/api/v1/holds',
       tag: 'Holds',
       summary: 'Hold seats of one session: all or nothing, first click wins',
+      auth: 'buyer',
       idempotent: true,
       before: [rateLimit],
       headers: Joi.object({ 'idempotency-key': Joi.string().min(1).max(200) }),
       body: Joi.object({
-        userId: uuid().required(),
+        userId: uuid().description('Optional; if sent, the signed-in buyer'),
         seatIds: seatIdsSchema(maxSeatsPerHold).required(),
       }),
       responses: {
         201: { description: 'Held; keep holdToken, it is shown once', schema: holdCreatedView },
         400: errorResponse('VALIDATION_FAILED, or SEATS_IN_SEVERAL_SESSIONS'),
-        404: errorResponse('USER_NOT_FOUND or SEAT_NOT_FOUND'),
+        401: errorResponse('UNAUTHENTICATED'),
+        403: errorResponse('FORBIDDEN: userId is not the signed-in buyer'),
+        404: errorResponse('SEAT_NOT_FOUND'),
         409: errorResponse('SEAT_UNAVAILABLE (seatIds lists the taken seats) or SESSION_STARTED'),
         422: errorResponse('IDEMPOTENCY_KEY_REUSED with a different body'),
         429: errorResponse(
           'HOLD_LIMIT (seats per user per session) or RATE_LIMITED (with Retry-After)',
         ),
       },
-      handler: async ({ body, headers }) => ({
+      handler: async ({ body, headers, caller }) => ({
         status: 201,
-        body: await holdSeats(deps, body, headers['idempotency-key']),
+        body: await holdSeats(
+          deps,
+          { userId: buyerOfHold(caller, body.userId), seatIds: body.seatIds },
+          headers['idempotency-key'],
+        ),
       }),
     },
     {
@@ -95,12 +119,13 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       path: '/api/v1/holds/:holdId',
       tag: 'Holds',
       summary: "A hold's current stage and expiry",
+      auth: 'buyer',
       params: idParam('holdId'),
       headers: holdTokenHeader,
       responses: { 200: { description: 'The hold', schema: holdView }, ...HOLD_ERRORS },
-      handler: async ({ params, headers }) => ({
+      handler: async ({ params, headers, caller }) => ({
         status: 200,
-        body: await readHold(ctx, params.holdId, tokenAuth(headers)),
+        body: await readHold(ctx, params.holdId, ownerAuth(caller, headers)),
       }),
     },
     {
@@ -109,12 +134,13 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       tag: 'Holds',
       summary: 'Confirm intent to buy: the seats are kept for CONFIRMED_HOLD_TTL_SECONDS from now',
       before: [rateLimit],
+      auth: 'buyer',
       params: idParam('holdId'),
       headers: holdTokenHeader,
       responses: { 200: { description: 'Confirmed', schema: intentConfirmedView }, ...HOLD_ERRORS },
-      handler: async ({ params, headers }) => ({
+      handler: async ({ params, headers, caller }) => ({
         status: 200,
-        body: await confirmIntent(ctx, params.holdId, tokenAuth(headers)),
+        body: await confirmIntent(ctx, params.holdId, ownerAuth(caller, headers)),
       }),
     },
     {
@@ -123,11 +149,12 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       tag: 'Holds',
       summary: 'Release the hold: its seats are available at once',
       before: [rateLimit],
+      auth: 'buyer',
       params: idParam('holdId'),
       headers: holdTokenHeader,
       responses: { 204: { description: 'Released (or had already ended)' }, ...HOLD_ERRORS },
-      handler: async ({ params, headers }) => {
-        await releaseHold(ctx, params.holdId, tokenAuth(headers));
+      handler: async ({ params, headers, caller }) => {
+        await releaseHold(ctx, params.holdId, ownerAuth(caller, headers));
         return { status: 204 };
       },
     },

@@ -33,7 +33,7 @@ export function movieRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpec[
       path: '/api/v1/movies',
       tag: 'Catalogue',
       summary: 'Add a movie (admin)',
-      admin: true,
+      auth: 'admin',
       body: createMovieBody,
       responses: { 201: { description: 'The new movie', schema: movieView } },
       handler: async ({ body }) => ({ status: 201, body: await catalogue.createMovie(body) }),

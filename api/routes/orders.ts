@@ -2,13 +2,15 @@ import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { Orm } from '../../shared/db/orm';
 import type { HoldContext } from '../../shared/holds/hold-context';
-import { findOrder, listUserOrders } from '../../shared/orders/order-views';
+import { findOrder, listUserOrders, orderNotFound } from '../../shared/orders/order-views';
 import { refundOrder } from '../../shared/orders/refund-order';
 import { paymentMethods } from '../../shared/payments/methods';
 import { requestPayment } from '../../shared/payments/request-payment';
+import { notFound } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
-import { errorResponse, idParam, uuid } from '../http/schemas';
-import { HOLD_ERRORS, tokenAuth, type HoldRouteDependencies } from './holds';
+import { errorResponse, idParam, pageQuery, pageView, uuid } from '../http/schemas';
+import { buyerOf, type Caller } from '../middleware/caller-auth';
+import { HOLD_ERRORS, ownerAuth, type HoldRouteDependencies } from './holds';
 
 /**
  * The body of a payment: `method` picks the strategy, whose own fields (e.g. `card`) are then
@@ -71,6 +73,12 @@ const orderView = Joi.object({
   receipt: Joi.object().allow(null),
 }).label('Order');
 
+const orderPage = pageView(orderView, 'OrderPage');
+
+/** An order or a history is its buyer's, and any admin's, to read. */
+const mayRead = (caller: Caller | undefined, ownerId: string) =>
+  caller?.kind === 'admin' || (caller?.kind === 'buyer' && caller.userId === ownerId);
+
 export const PAYMENT_RESPONSES = {
   202: { description: 'Accepted; follow the order', schema: paymentAccepted },
   ...HOLD_ERRORS,
@@ -87,6 +95,7 @@ export function orderRoutes(
       path: '/api/v1/holds/:holdId/payment',
       tag: 'Payments',
       summary: 'Pay for a confirmed hold (credit_card, debit_card or pix); runs in the workers',
+      auth: 'buyer',
       idempotent: true,
       before: [deps.rateLimit],
       params: idParam('holdId'),
@@ -96,12 +105,12 @@ export function orderRoutes(
       }),
       body: paymentBodySchema(),
       responses: PAYMENT_RESPONSES,
-      handler: async ({ params, headers, body }) => ({
+      handler: async ({ params, headers, body, caller }) => ({
         status: 202,
         body: await requestPayment(
           deps,
           params.holdId,
-          tokenAuth(headers),
+          ownerAuth(caller, headers),
           body,
           headers['idempotency-key'],
         ),
@@ -113,45 +122,59 @@ export function orderRoutes(
       tag: 'Orders',
       summary:
         'An order: processing until the sale is written, then paid, declined, failed or refunded',
+      auth: 'buyer-or-admin',
       params: idParam('orderId'),
       responses: {
         200: { description: 'The order', schema: orderView },
-        404: errorResponse('ORDER_NOT_FOUND'),
+        401: errorResponse('UNAUTHENTICATED'),
+        404: errorResponse("ORDER_NOT_FOUND (also for another buyer's order: ids leak nothing)"),
       },
-      handler: async ({ params }) => ({ status: 200, body: await findOrder(deps, params.orderId) }),
+      handler: async ({ params, caller }) => {
+        const order = await findOrder(deps, params.orderId);
+        if (!mayRead(caller, order.userId)) throw orderNotFound(params.orderId);
+        return { status: 200, body: order };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/me/orders',
+      tag: 'Orders',
+      summary: "The signed-in buyer's purchase history, newest first",
+      auth: 'buyer',
+      query: pageQuery(),
+      responses: { 200: { description: 'One page of orders', schema: orderPage } },
+      handler: async ({ query, caller }) => ({
+        status: 200,
+        body: await listUserOrders(deps.orm, buyerOf(caller), query.page, query.pageSize),
+      }),
     },
     {
       method: 'get',
       path: '/api/v1/users/:userId/orders',
       tag: 'Orders',
-      summary: "A user's purchase history, newest first",
+      summary: "A user's purchase history, newest first (that user or an admin)",
+      auth: 'buyer-or-admin',
       params: idParam('userId'),
-      query: Joi.object({
-        page: Joi.number().integer().min(1).max(10_000).default(1),
-        pageSize: Joi.number().integer().min(1).max(100).default(20),
-      }),
+      query: pageQuery(),
       responses: {
-        200: {
-          description: 'One page of orders',
-          schema: Joi.object({
-            items: Joi.array().items(orderView),
-            page: Joi.number(),
-            pageSize: Joi.number(),
-            total: Joi.number(),
-          }).label('OrderPage'),
-        },
+        200: { description: 'One page of orders', schema: orderPage },
+        401: errorResponse('UNAUTHENTICATED'),
+        404: errorResponse('USER_NOT_FOUND (also for another buyer: ids leak nothing)'),
       },
-      handler: async ({ params, query }) => ({
-        status: 200,
-        body: await listUserOrders(deps.orm, params.userId, query.page, query.pageSize),
-      }),
+      handler: async ({ params, query, caller }) => {
+        if (!mayRead(caller, params.userId)) throw notFound('user', params.userId);
+        return {
+          status: 200,
+          body: await listUserOrders(deps.orm, params.userId, query.page, query.pageSize),
+        };
+      },
     },
     {
       method: 'post',
       path: '/api/v1/orders/:orderId/refund',
       tag: 'Orders',
       summary: 'Refund a paid order (admin): money back, seats on sale again',
-      admin: true,
+      auth: 'admin',
       params: idParam('orderId'),
       responses: {
         200: {

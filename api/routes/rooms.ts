@@ -33,7 +33,7 @@ export function roomRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpec[]
       path: '/api/v1/rooms',
       tag: 'Catalogue',
       summary: `Add a room (admin): at least ${ROOM_LIMITS.minSeats} seats, up to ${ROOM_LIMITS.maxRows} rows × ${ROOM_LIMITS.maxSeatsPerRow} seats`,
-      admin: true,
+      auth: 'admin',
       body: createRoomBody,
       responses: {
         201: { description: 'The new room', schema: roomView },

@@ -22,6 +22,9 @@ import { userView } from './users';
  * use cases, same status codes and bodies. They name a user and a seat instead of a hold and its
  * token, so the holder is whoever `usuario_id` says.
  */
+/** The seed's user list is one page: enough for a demo, bounded for a big database. */
+const SEED_USER_LIST_LIMIT = 1_000;
+
 export function seedCompatRoutes(
   deps: HoldRouteDependencies,
   maxSeatsPerHold: number,
@@ -42,9 +45,12 @@ export function seedCompatRoutes(
       method: 'get',
       path: '/seed/users',
       tag: 'Seed-compatible',
-      summary: 'Same as GET /api/v1/users',
+      summary: 'The users, as the seed listed them (development only: exists while SEED_ROUTES=on)',
       responses: { 200: { description: 'Every user', schema: Joi.array().items(userView) } },
-      handler: async () => ({ status: 200, body: await catalogue.listUsers() }),
+      handler: async () => ({
+        status: 200,
+        body: (await catalogue.listUsers(1, SEED_USER_LIST_LIMIT)).items,
+      }),
     },
     {
       method: 'get',

@@ -53,7 +53,7 @@ export function sessionRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpe
       path: '/api/v1/sessions',
       tag: 'Catalogue',
       summary: 'Add a session and its seats (admin)',
-      admin: true,
+      auth: 'admin',
       body: createSessionBody,
       responses: {
         201: { description: 'The new session', schema: sessionSummary },

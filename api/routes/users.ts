@@ -2,7 +2,7 @@ import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { Directory } from '../../shared/catalogue/directory';
 import type { RouteSpec } from '../http/route';
-import { calendarDate, errorResponse, uuid } from '../http/schemas';
+import { calendarDate, errorResponse, pageQuery, pageView, uuid } from '../http/schemas';
 
 export const userView = Joi.object({
   id: uuid(),
@@ -10,9 +10,13 @@ export const userView = Joi.object({
   email: Joi.string().email(),
 }).label('User');
 
+/** 10 to 128 characters: long enough to resist guessing, short enough to hash cheaply. */
+export const passwordSchema = () => Joi.string().min(10).max(128);
+
 const signUpBody = Joi.object({
   name: Joi.string().trim().min(1).max(120).required(),
   email: Joi.string().trim().email().max(254).required(),
+  password: passwordSchema().required(),
   birthDate: calendarDate()
     .custom((value: string, helpers) =>
       value <= new Date().toISOString().slice(0, 10) ? value : helpers.error('date.max'),
@@ -32,15 +36,22 @@ export function userRoutes({
       method: 'get',
       path: '/api/v1/users',
       tag: 'Users',
-      summary: 'List users',
-      responses: { 200: { description: 'Every user', schema: Joi.array().items(userView) } },
-      handler: async () => ({ status: 200, body: await catalogue.listUsers() }),
+      summary: 'List users, by name, a page at a time (admin)',
+      auth: 'admin',
+      query: pageQuery(100),
+      responses: {
+        200: { description: 'One page of users', schema: pageView(userView, 'UserPage') },
+      },
+      handler: async ({ query }) => {
+        const { items, total } = await catalogue.listUsers(query.page, query.pageSize);
+        return { status: 200, body: { items, page: query.page, pageSize: query.pageSize, total } };
+      },
     },
     {
       method: 'post',
       path: '/api/v1/users',
       tag: 'Users',
-      summary: 'Sign up',
+      summary: 'Sign up (then sign in at POST /api/v1/auth/token)',
       body: signUpBody,
       responses: {
         201: { description: 'The new user', schema: userView },

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Orm } from '../db/orm';
 import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
+import { hashPassword } from '../auth/passwords';
 import { AppError, notFound } from '../errors';
 import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
 import { ROOM_LIMITS, seatLayout } from './seat-layout';
@@ -85,17 +86,40 @@ export class Catalogue {
     return this.orm.em.fork() as EntityManager;
   }
 
-  async listUsers(): Promise<UserView[]> {
-    const users = await this.em().find(User, {}, { orderBy: { name: 'asc', id: 'asc' } });
-    return users.map(({ id, name, email }) => ({ id, name, email }));
+  /** Users by name, a page at a time (admin only: a user list is personal data). */
+  async listUsers(page = 1, pageSize = 100): Promise<{ items: UserView[]; total: number }> {
+    const [users, total] = await this.em().findAndCount(
+      User,
+      {},
+      {
+        fields: ['id', 'name', 'email'],
+        orderBy: { name: 'asc', id: 'asc' },
+        limit: pageSize,
+        offset: (page - 1) * pageSize,
+      },
+    );
+    return { items: users.map(({ id, name, email }) => ({ id, name, email })), total };
   }
 
-  async signUp(input: { name: string; email: string; birthDate?: string }): Promise<UserView> {
+  async user(userId: string): Promise<UserView> {
+    const user = await this.em().findOne(User, userId, { fields: ['id', 'name', 'email'] });
+    if (!user) throw notFound('user', userId);
+    return { id: user.id, name: user.name, email: user.email };
+  }
+
+  /** "Sign up": a buyer account; the password is kept only as a slow salted hash. */
+  async signUp(input: {
+    name: string;
+    email: string;
+    password: string;
+    birthDate?: string;
+  }): Promise<UserView> {
     const em = this.em();
     const user = em.create(User, {
       name: input.name,
       email: input.email.toLowerCase(),
       birthDate: input.birthDate ?? null,
+      passwordHash: await hashPassword(input.password),
     });
     try {
       await em.flush();

@@ -3,13 +3,14 @@ import type { Logger } from '../logger';
 import { User } from './entities';
 import { createDatabaseIfMissing } from './database-admin';
 import { initOrm, type Orm } from './orm';
-import { DemoSeeder } from './seeders/demo-seeder';
+import { DemoSeeder, giveDemoUsersPassword } from './seeders/demo-seeder';
 
 const MIGRATION_LOCK_KEY = 0x63696e65; // "cine": any constant shared by every instance
 
 /**
  * Brings a database to the current schema, from nothing if need be: creates it if missing,
- * applies pending migrations and seeds the demo data when it holds no users. Several instances
+ * applies pending migrations and seeds the demo data when it holds no users (and, outside
+ * production, gives the demo users DEMO_USER_PASSWORD). Several instances
  * may start at once: they queue on a Postgres advisory lock, and the second finds nothing to do.
  */
 export async function prepareDatabase(
@@ -31,6 +32,13 @@ export async function prepareDatabase(
         await orm.getSeeder().seed(DemoSeeder);
         logger.info('demo data seeded');
       }
+      const demoPassword = config.auth.demoUserPassword;
+      if (
+        options.seed &&
+        demoPassword &&
+        (await giveDemoUsersPassword(orm.em.fork(), demoPassword))
+      )
+        logger.info('demo users can sign in with DEMO_USER_PASSWORD');
     });
   } finally {
     await orm.close(true);

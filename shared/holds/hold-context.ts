@@ -24,13 +24,17 @@ export function createHoldContext(
 export const HOLD_RECORD_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Who is acting on a hold: its token's holder (the /api/v1 routes) or, on the seed-compatible
- * routes, which carry no token, its user.
+ * Who is acting on a hold: on the /api/v1 routes, the signed-in buyer, who must own it and present
+ * its token (the hold's capability); on the seed-compatible routes, which carry neither, its user.
  */
-export type HoldAuth = { kind: 'token'; token: string } | { kind: 'user'; userId: string };
+export type HoldAuth =
+  { kind: 'owner'; userId: string; token: string } | { kind: 'user'; userId: string };
 
+/** ARGV of the scripts' `authorized()` (scripts/includes/common.lua): kind, then what it checks. */
 export function authArgs(auth: HoldAuth): [string, string] {
-  return auth.kind === 'token' ? ['token', hashHoldToken(auth.token)] : ['user', auth.userId];
+  return auth.kind === 'owner'
+    ? ['owner', `${auth.userId}:${hashHoldToken(auth.token)}`]
+    : ['user', auth.userId];
 }
 
 export const secondsUntil = (epochMs: number) =>

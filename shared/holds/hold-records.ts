@@ -50,7 +50,8 @@ export async function holdOfSeat(ctx: HoldContext, sessionId: string, seatId: st
 }
 
 function authorized(record: Record<string, string>, auth: HoldAuth): boolean {
-  if (auth.kind === 'user') return record.userId === auth.userId;
+  if (record.userId !== auth.userId) return false;
+  if (auth.kind === 'user') return true;
   const expected = Buffer.from(record.tokenHash ?? '', 'hex');
   const presented = Buffer.from(hashHoldToken(auth.token), 'hex');
   return expected.length === presented.length && timingSafeEqual(expected, presented);

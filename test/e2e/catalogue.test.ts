@@ -13,40 +13,61 @@ afterAll(async () => {
 const http = () => request(api.app);
 
 describe('users', () => {
-  it('lists the seeded users with id, name and email only', async () => {
-    const res = await http().get('/api/v1/users').expect(200);
-    expect(res.body.length).toBeGreaterThanOrEqual(10);
-    expect(Object.keys(res.body[0]).sort()).toEqual(['email', 'id', 'name']);
+  it('lists the seeded users, a page at a time, with id, name and email only, to an admin only', async () => {
+    await http().get('/api/v1/users').expect(401);
+    const res = await http().get('/api/v1/users').set(api.adminAuth).expect(200);
+    expect(res.body).toMatchObject({ page: 1, pageSize: 100 });
+    expect(res.body.total).toBeGreaterThanOrEqual(10);
+    expect(Object.keys(res.body.items[0]).sort()).toEqual(['email', 'id', 'name']);
+    const page = await http()
+      .get('/api/v1/users')
+      .query({ page: 2, pageSize: 3 })
+      .set(api.adminAuth)
+      .expect(200);
+    expect(page.body.items).toEqual(res.body.items.slice(3, 6));
   });
 
   it('when someone signs up, then they appear in the user list', async () => {
     const res = await http()
       .post('/api/v1/users')
-      .send({ name: 'Nova Pessoa', email: 'Nova@Example.com', birthDate: '2000-02-29' })
+      .send({
+        name: 'Nova Pessoa',
+        email: 'Nova@Example.com',
+        password: 'a-long-password',
+        birthDate: '2000-02-29',
+      })
       .expect(201);
     expect(res.body).toEqual({
       id: expect.any(String),
       name: 'Nova Pessoa',
       email: 'nova@example.com',
     });
-    const list = await http().get('/api/v1/users').expect(200);
-    expect(list.body).toContainEqual(res.body);
+    const list = await http().get('/api/v1/users').set(api.adminAuth).expect(200);
+    expect(list.body.items).toContainEqual(res.body);
   });
 
   it('when an email is already taken (in any case), then sign-up answers 409 EMAIL_TAKEN', async () => {
     const res = await http()
       .post('/api/v1/users')
-      .send({ name: 'Outra Ana', email: 'ANA.SOUZA@example.com' })
+      .send({ name: 'Outra Ana', email: 'ANA.SOUZA@example.com', password: 'a-long-password' })
       .expect(409);
     expect(res.body.error.code).toBe('EMAIL_TAKEN');
   });
 
   it.each([
-    [{}, ['body.name', 'body.email']],
-    [{ name: 'x', email: 'not-an-email' }, ['body.email']],
-    [{ name: 'x', email: 'a@b.co', birthDate: '2023-02-30' }, ['body.birthDate']],
-    [{ name: 'x', email: 'a@b.co', birthDate: '2999-01-01' }, ['body.birthDate']],
-    [{ name: 'x', email: 'a@b.co', admin: true }, ['body.admin']],
+    [{}, ['body.name', 'body.email', 'body.password']],
+    [{ name: 'x', email: 'not-an-email', password: 'a-long-password' }, ['body.email']],
+    [{ name: 'x', email: 'a@b.co', password: 'short' }, ['body.password']],
+    [{ name: 'x', email: 'a@b.co', password: 'x'.repeat(129) }, ['body.password']],
+    [
+      { name: 'x', email: 'a@b.co', password: 'a-long-password', birthDate: '2023-02-30' },
+      ['body.birthDate'],
+    ],
+    [
+      { name: 'x', email: 'a@b.co', password: 'a-long-password', birthDate: '2999-01-01' },
+      ['body.birthDate'],
+    ],
+    [{ name: 'x', email: 'a@b.co', password: 'a-long-password', admin: true }, ['body.admin']],
   ])('when sign-up gets %j, then it answers 400 naming %j', async (body, fields) => {
     const res = await http().post('/api/v1/users').send(body).expect(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
@@ -257,10 +278,13 @@ describe('sessions', () => {
 });
 
 describe('seed-compatible routes', () => {
-  it('GET /seed/users answers what GET /api/v1/users answers', async () => {
-    const [seed, v1] = await Promise.all([http().get('/seed/users'), http().get('/api/v1/users')]);
+  it('GET /seed/users lists the users GET /api/v1/users lists, as the seed did (a plain array)', async () => {
+    const [seed, v1] = await Promise.all([
+      http().get('/seed/users'),
+      http().get('/api/v1/users').query({ pageSize: 100 }).set(api.adminAuth),
+    ]);
     expect(seed.status).toBe(200);
-    expect(seed.body).toEqual(v1.body);
+    expect(seed.body).toEqual(v1.body.items);
   });
 
   it('GET /sessao/todas lists every session with its seats and live status', async () => {

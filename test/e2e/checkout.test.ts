@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { asBuyer, asOwnerOf } from '../support/buyers';
 import { Order, OutboxEvent, Payment, Ticket } from '../../shared/db/entities';
 import { expiryJobId } from '../../shared/queues';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
@@ -57,14 +58,13 @@ const card = (number: string) => ({
   cvv: '123',
 });
 
-const pay = (hold: Pick<Hold, 'holdId' | 'holdToken'>, body: object, key?: string) => {
-  const req = http()
-    .post(`/api/v1/holds/${hold.holdId}/payment`)
-    .set('X-Hold-Token', hold.holdToken);
+const pay = (hold: Pick<Hold, 'holdId' | 'holdToken' | 'userId'>, body: object, key?: string) => {
+  const req = http().post(`/api/v1/holds/${hold.holdId}/payment`).set(asOwnerOf(hold));
   return (key ? req.set('Idempotency-Key', key) : req).send(body);
 };
 
-const orderOf = (orderId: string) => http().get(`/api/v1/orders/${orderId}`);
+/** An order as an operator reads it (buyers' own reads are in test/e2e/auth.test.ts). */
+const orderOf = (orderId: string) => http().get(`/api/v1/orders/${orderId}`).set(api.adminAuth);
 const settled = (orderId: string, status: string) =>
   waitFor(
     async () => {
@@ -110,9 +110,7 @@ describe('checkout', () => {
     for (const seatId of hold.seatIds) {
       expect(map.seats.find((s: { id: string }) => s.id === seatId).status).toBe('sold');
     }
-    const hold2 = await http()
-      .get(`/api/v1/holds/${hold.holdId}`)
-      .set('X-Hold-Token', hold.holdToken);
+    const hold2 = await http().get(`/api/v1/holds/${hold.holdId}`).set(asOwnerOf(hold));
     expect(hold2.body.stage).toBe('paid');
 
     const withReceipt = await waitFor(
@@ -151,9 +149,7 @@ describe('checkout', () => {
     }).expect(202);
     const order = await settled(declined.body.orderId, 'declined');
     expect(order.cardLast4).toBe('0002');
-    const read = await http()
-      .get(`/api/v1/holds/${hold.holdId}`)
-      .set('X-Hold-Token', hold.holdToken);
+    const read = await http().get(`/api/v1/holds/${hold.holdId}`).set(asOwnerOf(hold));
     expect(read.body.stage).toBe('confirmed');
     // Its cleanup is due at the restored expiry (the confirmed job was re-dated, not left behind).
     const cleanup = await api.queues.expiry.getJob(expiryJobId(hold.holdId, 'confirmed'));
@@ -173,19 +169,17 @@ describe('checkout', () => {
     expect(paid.cardLast4).toBeNull();
   });
 
-  it('when a hold is not confirmed, then paying answers 409; with a bad card, 400; without its token, 403', async () => {
+  it('when a hold is not confirmed, then paying answers 409; with a bad card, 400; without its token, 403; signed out, 401', async () => {
     const hold = (
       await http()
         .post('/api/v1/holds')
-        .send({ userId: users[2]!.id, seatIds: dealer.freshSeats(1) })
+        .set(asBuyer(users[2]!.id))
+        .send({ seatIds: dealer.freshSeats(1) })
     ).body;
     expect((await pay(hold, { method: 'pix' }).expect(409)).body.error.code).toBe(
       'HOLD_NOT_CONFIRMED',
     );
-    await http()
-      .post(`/api/v1/holds/${hold.holdId}/confirm`)
-      .set('X-Hold-Token', hold.holdToken)
-      .expect(200);
+    await http().post(`/api/v1/holds/${hold.holdId}/confirm`).set(asOwnerOf(hold)).expect(200);
     const bad = await pay(hold, { method: 'credit_card', card: card('4111111111111112') }).expect(
       400,
     );
@@ -195,7 +189,16 @@ describe('checkout', () => {
       card: { ...card('4111111111111111'), expYear: 2020 },
     }).expect(400);
     await pay(hold, { method: 'boleto' }).expect(400);
-    await http().post(`/api/v1/holds/${hold.holdId}/payment`).send({ method: 'pix' }).expect(403);
+    await http()
+      .post(`/api/v1/holds/${hold.holdId}/payment`)
+      .set(asBuyer(hold.userId))
+      .send({ method: 'pix' })
+      .expect(403);
+    await http()
+      .post(`/api/v1/holds/${hold.holdId}/payment`)
+      .set('X-Hold-Token', hold.holdToken)
+      .send({ method: 'pix' })
+      .expect(401);
     const paying = await pay(hold, { method: 'pix' }).expect(202);
     expect((await pay(hold, { method: 'pix' }).expect(409)).body.error.code).toBe(
       'HOLD_WRONG_STAGE',
@@ -235,7 +238,7 @@ describe('checkout', () => {
       .expect(202);
     const order = await settled(res.body.orderId, 'paid');
     expect(order.method).toBe('pix');
-    const history = await http().get(`/api/v1/users/${user}/orders`).expect(200);
+    const history = await http().get('/api/v1/me/orders').set(asBuyer(user)).expect(200);
     expect(history.body.items[0].orderId).toBe(order.orderId);
   });
 
@@ -275,17 +278,19 @@ describe('checkout', () => {
       ids.push(orderId);
     }
     const page1 = await http()
-      .get(`/api/v1/users/${user}/orders`)
+      .get('/api/v1/me/orders')
+      .set(asBuyer(user))
       .query({ pageSize: 2 })
       .expect(200);
     expect(page1.body).toMatchObject({ page: 1, pageSize: 2, total: 3 });
     expect(page1.body.items.map((o: { orderId: string }) => o.orderId)).toEqual([ids[2], ids[1]]);
     const page2 = await http()
       .get(`/api/v1/users/${user}/orders`)
+      .set(asBuyer(user))
       .query({ page: 2, pageSize: 2 })
       .expect(200);
     expect(page2.body.items.map((o: { orderId: string }) => o.orderId)).toEqual([ids[0]]);
-    await http().get(`/api/v1/users/${user}/orders`).query({ pageSize: 0 }).expect(400);
+    await http().get('/api/v1/me/orders').set(asBuyer(user)).query({ pageSize: 0 }).expect(400);
   });
 
   it('answers 404 for an unknown order', async () => {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { startRealServer, type RealServer } from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
+import { asBuyer, asOwnerOf, insertBuyers } from '../support/buyers';
 import { Dealer, scanKeys, seededCinema } from '../support/cinema';
 
 interface Answer {
@@ -44,7 +45,10 @@ async function call(
 }
 
 const hold = (body: { userId: string; seatIds: string[] }, key?: string) =>
-  call('POST', '/api/v1/holds', { body, headers: key ? { 'Idempotency-Key': key } : {} });
+  call('POST', '/api/v1/holds', {
+    body,
+    headers: { ...asBuyer(body.userId), ...(key ? { 'Idempotency-Key': key } : {}) },
+  });
 
 let nextUser = 0;
 /** A user no other test has used, so HOLD_LIMIT never plays a part. */
@@ -65,18 +69,7 @@ beforeAll(async () => {
   server = await startRealServer(api.app);
   baseUrl = server.baseUrl;
   inFlight = server.inFlight;
-  const run = randomUUID().slice(0, 8);
-  const signUps = await Promise.all(
-    Array.from({ length: 20 }, (_, i) =>
-      call('POST', '/api/v1/users', {
-        body: { name: `Retrier ${i}`, email: `retrier-${run}-${i}@example.com` },
-      }),
-    ),
-  );
-  users = signUps.map((res) => {
-    expect(res.status).toBe(201);
-    return res.body.id;
-  });
+  users = await insertBuyers(api.db, 20, 'Retrier');
   const { big } = await seededCinema(api.app);
   sessionId = big.id;
   dealer = new Dealer(big.seats);
@@ -115,7 +108,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
     const first = await hold({ userId, seatIds }, key);
     const retry = await call('POST', '/api/v1/holds', {
       body: { seatIds, userId },
-      headers: { 'Idempotency-Key': key },
+      headers: { ...asBuyer(userId), 'Idempotency-Key': key },
     });
     expect(first.status).toBe(201);
     expect(retry).toEqual({ ...first, replayed: 'true' });
@@ -192,7 +185,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
     expect(first.body.error).toMatchObject({ code: 'SEAT_UNAVAILABLE', seatIds: [seat] });
 
     const released = await call('DELETE', `/api/v1/holds/${holder.holdId}`, {
-      headers: { 'X-Hold-Token': holder.holdToken },
+      headers: asOwnerOf(holder),
     });
     expect(released.status).toBe(204);
     expect(await seatOwner(seat!)).toBeNull();
@@ -275,7 +268,7 @@ describe('POST /api/v1/holds with an Idempotency-Key', () => {
     });
     expect(await effects()).toEqual({ holds: before.holds + 1, expiryJobs: before.expiryJobs + 1 });
     const confirmed = await call('POST', `/api/v1/holds/${retry.body.holdId}/confirm`, {
-      headers: { 'X-Hold-Token': retry.body.holdToken },
+      headers: asOwnerOf(retry.body),
     });
     expect(confirmed.status).toBe(200);
     // The token is kept only sealed under the key, which only the client has: never readable.

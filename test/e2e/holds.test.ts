@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { asBuyer, asOwnerOf } from '../support/buyers';
 import { expiryJobId } from '../../shared/queues';
 import { startTestApi, type TestApi } from '../support/api';
 import { Dealer, seededCinema, type SeatMap, type User } from '../support/cinema';
@@ -20,7 +21,7 @@ afterAll(async () => {
 
 const http = () => request(api.app);
 const hold = (userId: string, seatIds: string[]) =>
-  http().post('/api/v1/holds').send({ userId, seatIds });
+  http().post('/api/v1/holds').set(asBuyer(userId)).send({ seatIds });
 const seatStatus = async (seatId: string) =>
   (await http().get(`/api/v1/sessions/${session.id}`)).body.seats.find(
     (s: { id: string }) => s.id === seatId,
@@ -82,11 +83,25 @@ describe('holding seats', () => {
     expect(res.body.error.seatIds).toEqual([sold]);
   });
 
-  it('when the user or a seat does not exist, then it answers 404', async () => {
+  it('when the body names the buyer, then it must be the signed-in one: the same is accepted, another is 403 and holds nothing', async () => {
+    const [mine, theirs] = [dealer.freshSeats(1), dealer.freshSeats(1)];
+    const own = await http()
+      .post('/api/v1/holds')
+      .set(asBuyer(users[1]!.id))
+      .send({ userId: users[1]!.id, seatIds: mine })
+      .expect(201);
+    expect(own.body.userId).toBe(users[1]!.id);
+    const other = await http()
+      .post('/api/v1/holds')
+      .set(asBuyer(users[1]!.id))
+      .send({ userId: users[2]!.id, seatIds: theirs })
+      .expect(403);
+    expect(other.body.error).toMatchObject({ code: 'FORBIDDEN', field: 'userId' });
+    expect(await seatStatus(theirs[0]!)).toBe('available');
+  });
+
+  it('when a seat does not exist, then it answers 404', async () => {
     const unknown = '00000000-0000-4000-8000-000000000001';
-    expect((await hold(unknown, dealer.freshSeats(1)).expect(404)).body.error.code).toBe(
-      'USER_NOT_FOUND',
-    );
     const res = await hold(users[1]!.id, [unknown]).expect(404);
     expect(res.body.error).toMatchObject({ code: 'SEAT_NOT_FOUND', seatIds: [unknown] });
   });
@@ -111,7 +126,8 @@ describe('holding seats', () => {
   ])('when seatIds is %j (%s), then it answers 400 VALIDATION_FAILED', async (body) => {
     const res = await http()
       .post('/api/v1/holds')
-      .send({ userId: users[1]!.id, ...body })
+      .set(asBuyer(users[1]!.id))
+      .send(body)
       .expect(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
@@ -126,33 +142,47 @@ describe('holding seats', () => {
 });
 
 describe('a hold after it is taken', () => {
-  it('can be read with its token; without it or with another, 403; an unknown hold, 404', async () => {
+  it('can be read by its owner with its token; without the token, with another, or as another buyer, 403; an unknown hold, 404', async () => {
     const created = (await hold(users[3]!.id, dealer.freshSeats(1)).expect(201)).body;
     const res = await http()
       .get(`/api/v1/holds/${created.holdId}`)
-      .set('X-Hold-Token', created.holdToken)
+      .set(asOwnerOf(created))
       .expect(200);
     expect(res.body).toMatchObject({
       holdId: created.holdId,
       stage: 'held',
       seatIds: created.seatIds,
     });
-    expect((await http().get(`/api/v1/holds/${created.holdId}`).expect(403)).body.error.code).toBe(
-      'FORBIDDEN',
-    );
-    await http().get(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', 'not-it').expect(403);
+    const owner = asBuyer(created.userId);
+    expect(
+      (await http().get(`/api/v1/holds/${created.holdId}`).set(owner).expect(403)).body.error.code,
+    ).toBe('FORBIDDEN');
+    await http()
+      .get(`/api/v1/holds/${created.holdId}`)
+      .set(owner)
+      .set('X-Hold-Token', 'not-it')
+      .expect(403);
+    await http()
+      .get(`/api/v1/holds/${created.holdId}`)
+      .set({ ...asOwnerOf(created), ...asBuyer(users[4]!.id) })
+      .expect(403);
     await http()
       .get('/api/v1/holds/00000000-0000-4000-8000-000000000009')
+      .set(owner)
       .set('X-Hold-Token', 'x')
       .expect(404);
   });
 
   it('when confirmed, then it lives CONFIRMED_HOLD_TTL_SECONDS, its seats too, and a confirmation job is queued', async () => {
     const created = (await hold(users[3]!.id, dealer.freshSeats(1)).expect(201)).body;
-    await http().post(`/api/v1/holds/${created.holdId}/confirm`).expect(403);
+    await http().post(`/api/v1/holds/${created.holdId}/confirm`).expect(401);
+    await http()
+      .post(`/api/v1/holds/${created.holdId}/confirm`)
+      .set(asBuyer(created.userId))
+      .expect(403);
     const res = await http()
       .post(`/api/v1/holds/${created.holdId}/confirm`)
-      .set('X-Hold-Token', created.holdToken)
+      .set(asOwnerOf(created))
       .expect(200);
     expect(res.body).toMatchObject({
       holdId: created.holdId,
@@ -164,37 +194,31 @@ describe('a hold after it is taken', () => {
     expect(await api.queues.confirmation.getJob(`confirm-${created.holdId}`)).toBeDefined();
     const again = await http()
       .post(`/api/v1/holds/${created.holdId}/confirm`)
-      .set('X-Hold-Token', created.holdToken)
+      .set(asOwnerOf(created))
       .expect(200);
     expect(again.body.expiresAt).toBe(res.body.expiresAt);
-    const read = await http()
-      .get(`/api/v1/holds/${created.holdId}`)
-      .set('X-Hold-Token', created.holdToken);
+    const read = await http().get(`/api/v1/holds/${created.holdId}`).set(asOwnerOf(created));
     expect(read.body.stage).toBe('confirmed');
   });
 
   it('when released, then its seats are available at once, and confirming it answers 410', async () => {
     const created = (await hold(users[3]!.id, dealer.freshSeats(2)).expect(201)).body;
-    await http().delete(`/api/v1/holds/${created.holdId}`).set('X-Hold-Token', 'wrong').expect(403);
-    expect(await seatStatus(created.seatIds[0])).toBe('held');
     await http()
       .delete(`/api/v1/holds/${created.holdId}`)
-      .set('X-Hold-Token', created.holdToken)
-      .expect(204);
+      .set(asBuyer(created.userId))
+      .set('X-Hold-Token', 'wrong')
+      .expect(403);
+    expect(await seatStatus(created.seatIds[0])).toBe('held');
+    await http().delete(`/api/v1/holds/${created.holdId}`).set(asOwnerOf(created)).expect(204);
     expect(await seatStatus(created.seatIds[0])).toBe('available');
     expect(await seatStatus(created.seatIds[1])).toBe('available');
     const res = await http()
       .post(`/api/v1/holds/${created.holdId}/confirm`)
-      .set('X-Hold-Token', created.holdToken)
+      .set(asOwnerOf(created))
       .expect(410);
     expect(res.body.error.code).toBe('HOLD_EXPIRED');
-    await http()
-      .delete(`/api/v1/holds/${created.holdId}`)
-      .set('X-Hold-Token', created.holdToken)
-      .expect(204);
-    const read = await http()
-      .get(`/api/v1/holds/${created.holdId}`)
-      .set('X-Hold-Token', created.holdToken);
+    await http().delete(`/api/v1/holds/${created.holdId}`).set(asOwnerOf(created)).expect(204);
+    const read = await http().get(`/api/v1/holds/${created.holdId}`).set(asOwnerOf(created));
     expect(read.body.stage).toBe('released');
     await hold(users[4]!.id, created.seatIds).expect(201);
   });

@@ -32,13 +32,13 @@ describe('the HTTP contract every route keeps', () => {
   });
 
   it('when the body is over 1 MB, then it answers 413 and stores nothing', async () => {
-    const usersBefore = (await http().get('/api/v1/users')).body.length;
+    const usersBefore = (await http().get('/api/v1/users').set(api.adminAuth)).body.total;
     const res = await http()
       .post('/api/v1/users')
       .send({ name: 'x'.repeat(1024 * 1024 + 10), email: 'big@example.com' })
       .expect(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect((await http().get('/api/v1/users')).body.length).toBe(usersBefore);
+    expect((await http().get('/api/v1/users').set(api.adminAuth)).body.total).toBe(usersBefore);
   });
 
   it('when the body is not JSON at all, then validation answers 400, not 500', async () => {
@@ -122,8 +122,33 @@ describe('the HTTP contract every route keeps', () => {
     expect(signUp.requestBody.content['application/json'].schema.required).toEqual([
       'name',
       'email',
+      'password',
     ]);
-    expect(res.body.paths['/api/v1/movies'].post.security).toEqual([{ adminBearer: [] }]);
+    expect(signUp.security).toBeUndefined();
+    const paths = res.body.paths;
+    expect(paths['/api/v1/movies'].post.security).toEqual([{ adminBearer: [] }]);
+    expect(paths['/api/v1/users'].get.security).toEqual([{ adminBearer: [] }]);
+    for (const [path, method] of [
+      ['/api/v1/holds', 'post'],
+      ['/api/v1/holds/{holdId}', 'get'],
+      ['/api/v1/holds/{holdId}/confirm', 'post'],
+      ['/api/v1/holds/{holdId}', 'delete'],
+      ['/api/v1/holds/{holdId}/payment', 'post'],
+      ['/api/v1/me', 'get'],
+      ['/api/v1/me/orders', 'get'],
+      ['/api/v1/auth/logout', 'post'],
+    ] as const) {
+      expect(paths[path][method].security).toEqual([{ buyerBearer: [] }]);
+    }
+    for (const path of ['/api/v1/orders/{orderId}', '/api/v1/users/{userId}/orders']) {
+      expect(paths[path].get.security).toEqual([{ buyerBearer: [] }, { adminBearer: [] }]);
+    }
+    expect(paths['/api/v1/auth/token'].post.security).toBeUndefined();
+    expect(res.body.components.securitySchemes.buyerBearer).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
     expect(res.body.paths['/api/v1/sessions/{id}'].get.parameters[0]).toMatchObject({
       name: 'id',
       in: 'path',

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { RecoveringChannelModel } from 'amqplib';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
+import { asOwnerOf } from '../support/buyers';
 import { envelopeFromStreamEntry, eventIdFor, type EventEnvelope } from '../../shared/events';
 import { EVENT_STREAMS_KEY, eventsKey } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
@@ -64,7 +65,7 @@ const http = () => request(api.app);
 const hold = (seatIds: string[], userId = dealer.someUser()) => holdSeats(api.app, userId, seatIds);
 const confirm = (h: Hold) => confirmHold(api.app, h);
 const release = (h: Hold) =>
-  http().delete(`/api/v1/holds/${h.holdId}`).set('X-Hold-Token', h.holdToken).expect(204);
+  http().delete(`/api/v1/holds/${h.holdId}`).set(asOwnerOf(h)).expect(204);
 
 /** A hold taken and released: hold.created, hold.released and one seat.released per seat. */
 const holdAndRelease = async (seatIds: string[]) => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
 import request from 'supertest';
+import { asOwnerOf } from '../support/buyers';
 import { CONSUMER_QUEUES, deadLetterQueue } from '../../shared/topology';
 import { Order, OutboxEvent, Payment, ProcessedMessage, Ticket } from '../../shared/db/entities';
 import { EVENTS_EXCHANGE, eventIdFor, type EventEnvelope } from '../../shared/events';
@@ -80,7 +81,7 @@ async function payingHold(seatIds: string[], userId = dealer.someUser()): Promis
   const hold = await confirmedHold(api.app, userId, seatIds);
   const paid = await http()
     .post(`/api/v1/holds/${hold.holdId}/payment`)
-    .set('X-Hold-Token', hold.holdToken)
+    .set(asOwnerOf(hold))
     .send({ method: 'pix' })
     .expect(202);
   return { ...hold, userId, orderId: paid.body.orderId };
@@ -204,8 +205,7 @@ const seatStatus = async (seatId: string) => {
   return map.seats.find((s: { id: string }) => s.id === seatId).status as string;
 };
 const holdStage = async (hold: Hold) =>
-  (await http().get(`/api/v1/holds/${hold.holdId}`).set('X-Hold-Token', hold.holdToken)).body
-    .stage as string;
+  (await http().get(`/api/v1/holds/${hold.holdId}`).set(asOwnerOf(hold))).body.stage as string;
 
 describe('finaliser', () => {
   it.each([

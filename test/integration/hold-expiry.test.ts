@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { asOwnerOf } from '../support/buyers';
 import type { EventEnvelope } from '../../shared/events';
 import { confirmIntent } from '../../shared/holds/confirm-intent';
 import { expireHold } from '../../shared/holds/expire-hold';
@@ -47,10 +48,9 @@ afterAll(async () => {
 
 const http = () => request(api.app);
 const hold = (seatIds: string[], userId = dealer.someUser()) => holdSeats(api.app, userId, seatIds);
-const confirm = (h: Hold) =>
-  http().post(`/api/v1/holds/${h.holdId}/confirm`).set('X-Hold-Token', h.holdToken);
+const confirm = (h: Hold) => http().post(`/api/v1/holds/${h.holdId}/confirm`).set(asOwnerOf(h));
 const readHold = async (h: Hold) =>
-  (await http().get(`/api/v1/holds/${h.holdId}`).set('X-Hold-Token', h.holdToken).expect(200)).body;
+  (await http().get(`/api/v1/holds/${h.holdId}`).set(asOwnerOf(h)).expect(200)).body;
 const record = (h: Hold) => api.redis.hgetall(holdKey(h.sessionId, h.holdId));
 /** The seats' statuses as GET /api/v1/sessions/:id shows them. */
 const statuses = async (seatIds: string[]): Promise<string[]> => {
@@ -268,7 +268,7 @@ describe('with the workers running', () => {
       confirmation: { add: () => Promise.reject(new Error('simulated: the API stopped')) },
     } as unknown as typeof api.queues);
     await expect(
-      confirmIntent(ctx, h.holdId, { kind: 'token', token: h.holdToken }),
+      confirmIntent(ctx, h.holdId, { kind: 'owner', userId: h.userId, token: h.holdToken }),
     ).rejects.toThrow('simulated: the API stopped');
     const confirmedExpiresAt = Date.parse((await readHold(h)).expiresAt);
     expect(await api.queues.confirmation.getJobState(confirmationJobId(h.holdId))).toBe('unknown');

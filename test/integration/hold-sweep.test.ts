@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { asBuyer, asOwnerOf } from '../support/buyers';
 import { expiryJobId } from '../../shared/queues';
 import { createHoldContext } from '../../shared/holds/hold-context';
 import { holdDeadlinesKey } from '../../shared/holds/keys';
@@ -69,20 +70,22 @@ describe('the overdue-hold sweep', () => {
     const confirmed = (
       await request(api.app)
         .post('/api/v1/holds')
-        .send({ userId, seatIds: [seats[3]!] })
+        .set(asBuyer(userId))
+        .send({ seatIds: [seats[3]!] })
     ).body;
     const confirmation = await request(api.app)
       .post(`/api/v1/holds/${confirmed.holdId}/confirm`)
-      .set('X-Hold-Token', confirmed.holdToken)
+      .set(asOwnerOf(confirmed))
       .expect(200);
     const released = (
       await request(api.app)
         .post('/api/v1/holds')
-        .send({ userId, seatIds: [seats[4]!] })
+        .set(asBuyer(userId))
+        .send({ seatIds: [seats[4]!] })
     ).body;
     await request(api.app)
       .delete(`/api/v1/holds/${released.holdId}`)
-      .set('X-Hold-Token', released.holdToken)
+      .set(asOwnerOf(released))
       .expect(204);
     expect(await api.redis.zscore(holdDeadlinesKey(sessionId), released.holdId)).toBeNull();
 

@@ -10,6 +10,7 @@ import { testConfig } from '../support/config';
  * retry runs instead of being refused for good.
  */
 const config = testConfig();
+const SECRET = config.auth.jwtSecret;
 const clients: Redis[] = [];
 const connect = () => {
   const redis = createRedis(config, { maxRetriesPerRequest: 1 });
@@ -31,22 +32,27 @@ describe('Idempotency-Key lease', () => {
     const where = scope();
     const dying = connect();
     await dying.ping();
-    void new IdempotencyStore(dying).run(where, key, body, never);
+    void new IdempotencyStore(dying, SECRET).run(where, key, body, never);
     // Replies come in order on one connection: once this answers, the lease is taken.
     await dying.ping();
     const survivor = connect();
     await expect(
-      new IdempotencyStore(survivor).run(where, key, { other: true }, never),
+      new IdempotencyStore(survivor, SECRET).run(where, key, { other: true }, never),
     ).rejects.toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
     // Then its process goes away: no renewals, no answer.
     dying.disconnect();
 
     const startedAt = Date.now();
-    const retried = await new IdempotencyStore(survivor).run(where, key, body, async () => answer);
+    const retried = await new IdempotencyStore(survivor, SECRET).run(
+      where,
+      key,
+      body,
+      async () => answer,
+    );
     expect(retried).toEqual(answer);
     // Taken over within one lease (4 s) of the last renewal, well before WAIT_FOR_FIRST runs out.
     expect(Date.now() - startedAt).toBeLessThan(6_000);
-    const replay = await new IdempotencyStore(survivor).run(where, key, body, never);
+    const replay = await new IdempotencyStore(survivor, SECRET).run(where, key, body, never);
     expect(replay).toMatchObject({ ...answer, headers: { 'Idempotent-Replayed': 'true' } });
   });
 
@@ -57,10 +63,10 @@ describe('Idempotency-Key lease', () => {
     const slow = new Promise<typeof answer>((resolve) => (finish = resolve));
     const instance = connect();
     await instance.ping();
-    const first = new IdempotencyStore(instance).run(where, key, body, () => slow);
+    const first = new IdempotencyStore(instance, SECRET).run(where, key, body, () => slow);
     await instance.ping();
 
-    const retry = await new IdempotencyStore(connect()).run(where, key, body, never);
+    const retry = await new IdempotencyStore(connect(), SECRET).run(where, key, body, never);
     expect(retry.status).toBe(409);
     expect(retry.body).toMatchObject({ error: { code: 'IDEMPOTENCY_KEY_IN_USE' } });
     expect(Number(retry.headers?.['Retry-After'])).toBeGreaterThanOrEqual(1);
@@ -68,7 +74,7 @@ describe('Idempotency-Key lease', () => {
 
     finish(answer);
     expect(await first).toEqual(answer);
-    const replay = await new IdempotencyStore(connect()).run(where, key, body, never);
+    const replay = await new IdempotencyStore(connect(), SECRET).run(where, key, body, never);
     expect(replay).toMatchObject({ ...answer, headers: { 'Idempotent-Replayed': 'true' } });
   });
 });

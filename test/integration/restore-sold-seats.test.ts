@@ -3,6 +3,7 @@ import { Order, Ticket } from '../../shared/db/entities';
 import { restoreSoldSeats } from '../../shared/orders/restore-sold-seats';
 import { holdsWorker } from '../../workers/holds/worker';
 import { startTestApi, type TestApi } from '../support/api';
+import { asBuyer } from '../support/buyers';
 import { seededCinema, type SeatMap } from '../support/cinema';
 import { startWorkers } from '../support/workers';
 
@@ -59,7 +60,8 @@ describe('when Redis has lost what Postgres sold', () => {
     expect(await seatStatus(free!)).toBe('available');
     const res = await request(api.app)
       .post('/api/v1/holds')
-      .send({ userId, seatIds: [sold] })
+      .set(asBuyer(userId))
+      .send({ seatIds: [sold] })
       .expect(409);
     expect(res.body.error.seatIds).toEqual([sold]);
     expect(await restoreSoldSeats(api.db.orm, api.redis)).toBe(1);

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 import request from 'supertest';
+import { asBuyer, asOwnerOf, DEMO_PASSWORD, signIn } from './buyers';
+import { DEMO_USER_EMAILS } from '../../shared/db/seeders/demo-seeder';
+import { testConfig } from './config';
 
 /** What supertest can send requests to: the app itself, or the base URL of a server running it. */
 export type Target = Parameters<typeof request>[0];
@@ -33,12 +36,21 @@ export interface Hold {
   expiresInSeconds: number;
 }
 
+/** The admin's Authorization header in tests. */
+export const asAdmin = () => ({ Authorization: `Bearer ${testConfig().adminToken}` });
+
 /**
- * The demo cinema every test database is seeded with: its users, and the seat maps of its first
- * 200-seat session (`big`) and of its 16-seat session (`small`).
+ * The demo cinema every test database is seeded with: its users (each signed in, see
+ * `asBuyer`), and the seat maps of its first 200-seat session (`big`) and of its 16-seat session
+ * (`small`).
  */
 export async function seededCinema(app: Target) {
-  const users: User[] = (await request(app).get('/api/v1/users').expect(200)).body;
+  const users: User[] = await Promise.all(
+    DEMO_USER_EMAILS.map(async (email) => {
+      const { userId, name } = await signIn(app, email, DEMO_PASSWORD);
+      return { id: userId, email, name };
+    }),
+  );
   const sessions: { id: string; seatsTotal: number }[] = (
     await request(app).get('/api/v1/sessions').expect(200)
   ).body;
@@ -80,19 +92,18 @@ export class Dealer {
 
 /** POST /api/v1/holds, expecting 201: the new hold. */
 export async function holdSeats(app: Target, userId: string, seatIds: string[]): Promise<Hold> {
-  return (await request(app).post('/api/v1/holds').send({ userId, seatIds }).expect(201)).body;
+  return (
+    await request(app).post('/api/v1/holds').set(asBuyer(userId)).send({ seatIds }).expect(201)
+  ).body;
 }
 
 /** POST /api/v1/holds/:id/confirm with the hold's token, expecting 200: the confirmation. */
 export async function confirmHold(
   app: Target,
-  hold: Pick<Hold, 'holdId' | 'holdToken'>,
+  hold: Pick<Hold, 'holdId' | 'holdToken' | 'userId'>,
 ): Promise<{ holdId: string; stage: string; expiresAt: string; expiresInSeconds: number }> {
   return (
-    await request(app)
-      .post(`/api/v1/holds/${hold.holdId}/confirm`)
-      .set('X-Hold-Token', hold.holdToken)
-      .expect(200)
+    await request(app).post(`/api/v1/holds/${hold.holdId}/confirm`).set(asOwnerOf(hold)).expect(200)
   ).body;
 }
 

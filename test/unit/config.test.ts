@@ -1,8 +1,37 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, loadConfig, loadConfigOrExit } from '../../shared/config';
+import { ConfigError, SHIPPED_SECRETS, loadConfig, loadConfigOrExit } from '../../shared/config';
 
+const ROOT = path.resolve(__dirname, '../..');
 const PRODUCTION_TOKEN = 'a-long-production-secret-0123456789';
+
+/** The development defaults, which a production process must refuse like any shipped value. */
+const DEV_DEFAULTS = loadConfig({});
+
+/**
+ * A production environment whose every secret is real. Services point at port 1 (nothing listens
+ * there), so a process that got past its configuration could never reach a real service.
+ */
+const PRODUCTION_ENV: Readonly<Record<string, string>> = {
+  NODE_ENV: 'production',
+  ADMIN_TOKEN: PRODUCTION_TOKEN,
+  JWT_SECRET: 'a-long-production-jwt-secret-0123456789abcdef',
+  RABBITMQ_URL: 'amqp://cine:a-long-rabbitmq-password-0123@127.0.0.1:1',
+  DB_HOST: '127.0.0.1',
+  DB_PORT: '1',
+  REDIS_HOST: '127.0.0.1',
+  REDIS_PORT: '1',
+};
+
+/** PRODUCTION_ENV with some variables replaced (a value) or removed (undefined). */
+function productionWith(changes: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = { ...PRODUCTION_ENV };
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test if it does not throw). */
 function configErrorFor(env: Record<string, string>): ConfigError {
@@ -13,6 +42,14 @@ function configErrorFor(env: Record<string, string>): ConfigError {
     return err as ConfigError;
   }
   throw new Error(`expected loadConfig(${JSON.stringify(env)}) to throw a ConfigError`);
+}
+
+/** Expects the configuration to be refused, every problem reported naming `name`. */
+function expectRefusedNaming(env: Record<string, string>, name: string): void {
+  const error = configErrorFor(env);
+  expect(error.message).toContain(name);
+  expect(error.details.length).toBeGreaterThan(0);
+  for (const detail of error.details) expect(detail).toContain(name);
 }
 
 describe('loadConfig', () => {
@@ -36,14 +73,34 @@ describe('loadConfig', () => {
         holds: { ttlSeconds: 30, confirmedTtlSeconds: 600, maxSeatsPerHold: 10 },
         rateLimit: { perUser: 20, perIp: 100, windowSeconds: 10 },
         adminToken: expect.any(String),
+        auth: {
+          jwtSecret: expect.any(String),
+          accessTokenTtlSeconds: 900,
+          refreshTokenTtlSeconds: 30 * 24 * 3600,
+          demoUserPassword: expect.any(String),
+        },
+        seedRoutes: true,
+        trustProxy: false,
         catalogueCacheTtlSeconds: 5,
         metricsPort: 9100,
         paymentReconciler: { stuckAfterMs: 20_000, everyMs: 5_000 },
       });
     });
 
-    it('then outside production a development admin token is provided', () => {
-      expect(config.adminToken.length).toBeGreaterThan(0);
+    it('then outside production a development admin token, JWT secret and demo password are provided', () => {
+      expect(config.adminToken.length).toBeGreaterThanOrEqual(16);
+      expect(config.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
+      expect(config.auth.demoUserPassword?.length).toBeGreaterThanOrEqual(10);
+    });
+
+    it('then those development defaults are among the shipped secrets production refuses', () => {
+      expect(SHIPPED_SECRETS).toEqual(
+        expect.arrayContaining([
+          config.adminToken,
+          config.auth.jwtSecret,
+          config.auth.demoUserPassword,
+        ]),
+      );
     });
   });
 
@@ -68,6 +125,12 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_IP: '50',
       RATE_LIMIT_WINDOW_SECONDS: '60',
       ADMIN_TOKEN: 'an-admin-token-for-tests',
+      JWT_SECRET: 'a-jwt-secret-for-tests-0123456789abcdef',
+      ACCESS_TOKEN_TTL_SECONDS: '300',
+      REFRESH_TOKEN_TTL_SECONDS: '3600',
+      DEMO_USER_PASSWORD: 'another-demo-password',
+      SEED_ROUTES: 'off',
+      TRUST_PROXY: '2',
       CATALOGUE_CACHE_TTL_SECONDS: '0',
       METRICS_PORT: '9200',
       PAYMENT_STUCK_AFTER_SECONDS: '30',
@@ -84,6 +147,14 @@ describe('loadConfig', () => {
       holds: { ttlSeconds: 45, confirmedTtlSeconds: 900, maxSeatsPerHold: 4 },
       rateLimit: { perUser: 5, perIp: 50, windowSeconds: 60 },
       adminToken: 'an-admin-token-for-tests',
+      auth: {
+        jwtSecret: 'a-jwt-secret-for-tests-0123456789abcdef',
+        accessTokenTtlSeconds: 300,
+        refreshTokenTtlSeconds: 3600,
+        demoUserPassword: 'another-demo-password',
+      },
+      seedRoutes: false,
+      trustProxy: 2,
       catalogueCacheTtlSeconds: 0,
       metricsPort: 9200,
       paymentReconciler: { stuckAfterMs: 30_000, everyMs: 500 },
@@ -113,6 +184,14 @@ describe('loadConfig', () => {
     ['DB_NAME', 'Robert"); drop table'],
     ['PAYMENT_STUCK_AFTER_SECONDS', '0'],
     ['PAYMENT_RECONCILE_EVERY_SECONDS', 'often'],
+    ['ADMIN_TOKEN', 'short'],
+    ['JWT_SECRET', 'shorter-than-32-characters'],
+    ['ACCESS_TOKEN_TTL_SECONDS', '0'],
+    ['ACCESS_TOKEN_TTL_SECONDS', '86401'],
+    ['REFRESH_TOKEN_TTL_SECONDS', '59'],
+    ['DEMO_USER_PASSWORD', 'short'],
+    ['SEED_ROUTES', 'yes'],
+    ['TRUST_PROXY', 'not a proxy!'],
   ])('when %s=%j, then a ConfigError names the variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toContain(name);
@@ -127,27 +206,147 @@ describe('loadConfig', () => {
       expect(error.message).toContain(name);
   });
 
+  describe('SEED_ROUTES', () => {
+    it('when it is unset in development or test, then the seed routes are on', () => {
+      expect(loadConfig({ NODE_ENV: 'development' }).seedRoutes).toBe(true);
+      expect(loadConfig({ NODE_ENV: 'test' }).seedRoutes).toBe(true);
+    });
+
+    it('when it is unset in production, then the seed routes are off', () => {
+      expect(loadConfig(productionWith({})).seedRoutes).toBe(false);
+    });
+
+    it('when it is set, then it wins in either environment', () => {
+      expect(loadConfig({ NODE_ENV: 'development', SEED_ROUTES: 'off' }).seedRoutes).toBe(false);
+      expect(loadConfig(productionWith({ SEED_ROUTES: 'on' })).seedRoutes).toBe(true);
+      expect(loadConfig(productionWith({ SEED_ROUTES: 'off' })).seedRoutes).toBe(false);
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it('when it is unset, then no proxy is trusted', () => {
+      expect(loadConfig({}).trustProxy).toBe(false);
+      expect(loadConfig(productionWith({})).trustProxy).toBe(false);
+    });
+
+    it.each([
+      ['0', 0],
+      ['1', 1],
+      ['3', 3],
+    ])('when it is the hop count %j, then it is a number', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(expected);
+    });
+
+    it.each([
+      'loopback',
+      'loopback, linklocal, uniquelocal',
+      '10.0.0.1',
+      '10.0.0.0/8, 172.16.0.0/12,192.168.1.7',
+      'fd00::/8, ::1',
+    ])('when it is the list %j, then it is passed on as given', (value) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(value);
+    });
+
+    it.each(['not a proxy!', '*', '-1', '10.0.0.1; rm -rf /', '10.0.0.1,,10.0.0.2', ''])(
+      'when it is %j, then a ConfigError names TRUST_PROXY',
+      (value) => {
+        expectRefusedNaming({ TRUST_PROXY: value }, 'TRUST_PROXY');
+      },
+    );
+  });
+
   describe('in production', () => {
-    it('when ADMIN_TOKEN is missing, then the configuration is refused naming it', () => {
-      expect(configErrorFor({ NODE_ENV: 'production' }).message).toContain('ADMIN_TOKEN');
+    it('when every secret is real, then the configuration loads with production defaults', () => {
+      const config = loadConfig(PRODUCTION_ENV);
+      expect(config).toMatchObject({
+        nodeEnv: 'production',
+        adminToken: PRODUCTION_TOKEN,
+        rabbitmqUrl: PRODUCTION_ENV.RABBITMQ_URL,
+        auth: { jwtSecret: PRODUCTION_ENV.JWT_SECRET, demoUserPassword: null },
+        seedRoutes: false,
+        trustProxy: false,
+      });
     });
 
-    it('when ADMIN_TOKEN is the development default, then the configuration is refused naming it', () => {
-      const devDefault = loadConfig({}).adminToken;
-      const error = configErrorFor({ NODE_ENV: 'production', ADMIN_TOKEN: devDefault });
-      expect(error.message).toContain('ADMIN_TOKEN');
+    it('when nothing is set, then every missing secret is reported at once', () => {
+      const error = configErrorFor({ NODE_ENV: 'production' });
+      for (const name of ['ADMIN_TOKEN', 'JWT_SECRET', 'RABBITMQ_URL'])
+        expect(error.message).toContain(name);
     });
 
-    it('when ADMIN_TOKEN is too short to be a secret, then the configuration is refused naming it', () => {
-      expect(configErrorFor({ NODE_ENV: 'production', ADMIN_TOKEN: 'short' }).message).toContain(
-        'ADMIN_TOKEN',
+    describe.each([
+      ['ADMIN_TOKEN', 24, DEV_DEFAULTS.adminToken],
+      ['JWT_SECRET', 32, DEV_DEFAULTS.auth.jwtSecret],
+    ])('%s', (name, minLength, devDefault) => {
+      it('when it is missing, then the configuration is refused naming it', () => {
+        expectRefusedNaming(productionWith({ [name]: undefined }), name);
+      });
+
+      it('when it is empty, then the configuration is refused naming it', () => {
+        expectRefusedNaming(productionWith({ [name]: '' }), name);
+      });
+
+      it(`when it is shorter than ${minLength} characters, then the configuration is refused naming it`, () => {
+        expectRefusedNaming(productionWith({ [name]: 'x'.repeat(minLength - 1) }), name);
+      });
+
+      it(`when it is exactly ${minLength} characters, then it is accepted`, () => {
+        expect(() => loadConfig(productionWith({ [name]: 'x'.repeat(minLength) }))).not.toThrow();
+      });
+
+      it('when it is the development default, then the configuration is refused naming it', () => {
+        // Long enough: refused because it is shipped, not because it is short.
+        expect(devDefault.length).toBeGreaterThanOrEqual(minLength);
+        expectRefusedNaming(productionWith({ [name]: devDefault }), name);
+      });
+
+      it.each(SHIPPED_SECRETS)(
+        'when it is the shipped value %j, then the configuration is refused naming it',
+        (shipped) => {
+          expectRefusedNaming(productionWith({ [name]: shipped }), name);
+        },
       );
     });
 
-    it('when a real ADMIN_TOKEN is given, then it is used', () => {
-      const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: PRODUCTION_TOKEN });
-      expect(config.nodeEnv).toBe('production');
-      expect(config.adminToken).toBe(PRODUCTION_TOKEN);
+    it.each([
+      ['the guest user', 'amqp://guest:guest@rabbitmq:5672'],
+      ['a password of 11 characters', 'amqp://cine:elevenchars@rabbitmq:5672'],
+      ['a user but no password', 'amqp://cine@rabbitmq:5672'],
+      ['an empty password', 'amqp://cine:@rabbitmq:5672'],
+      ['no credentials at all', 'amqp://rabbitmq:5672'],
+      ['a long but shipped password', `amqp://cine:${DEV_DEFAULTS.adminToken}@rabbitmq:5672`],
+      ['a shipped password, percent-encoded', 'amqps://cine:change%2Dme-in-production@mq:5671'],
+    ])('when RABBITMQ_URL carries %s, then the configuration is refused naming it', (_, url) => {
+      const error = configErrorFor(productionWith({ RABBITMQ_URL: url }));
+      expect(error.details).toHaveLength(1);
+      expect(error.details[0]).toContain('RABBITMQ_URL');
+    });
+
+    it('when the RabbitMQ password has exactly 12 characters, then it is accepted', () => {
+      const url = 'amqp://cine:twelve-chars@rabbitmq:5672';
+      expect(loadConfig(productionWith({ RABBITMQ_URL: url })).rabbitmqUrl).toBe(url);
+    });
+
+    it('when DEMO_USER_PASSWORD is set, then the configuration is refused naming it', () => {
+      expectRefusedNaming(
+        productionWith({ DEMO_USER_PASSWORD: 'a-perfectly-long-demo-password' }),
+        'DEMO_USER_PASSWORD',
+      );
+    });
+
+    it('when a secret is refused, then the message names the variable but never its value', () => {
+      const secrets = {
+        ADMIN_TOKEN: 'too-short-admin',
+        JWT_SECRET: 'too-short-jwt-secret',
+        RABBITMQ_URL: 'amqp://cine:too-short@rabbitmq:5672',
+        DEMO_USER_PASSWORD: 'demo-password-for-production',
+      };
+      const error = configErrorFor(productionWith(secrets));
+      for (const [name, value] of Object.entries(secrets)) {
+        expect(error.message).toContain(name);
+        expect(error.message).not.toContain(value);
+      }
+      expect(error.message).not.toContain('too-short@');
     });
   });
 });
@@ -158,14 +357,13 @@ describe('loadConfigOrExit', () => {
   });
 
   it('when a value is bad, then the process exits with code 1 and stderr names the variable', () => {
-    const root = path.resolve(__dirname, '../..');
     const script = [
       "const { loadConfigOrExit } = require('./shared/config');",
       'loadConfigOrExit();',
       "process.stdout.write('still running');",
     ].join('\n');
     const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
-      cwd: root,
+      cwd: ROOT,
       env: { PATH: process.env.PATH, DB_PORT: 'abc' },
       encoding: 'utf8',
       timeout: 20_000,
@@ -175,5 +373,54 @@ describe('loadConfigOrExit', () => {
     expect(child.status).toBe(1);
     expect(child.stderr).toContain('DB_PORT');
     expect(child.stdout).not.toContain('still running');
+  });
+});
+
+/**
+ * The real entry points, as their images start them, in production with one unsafe secret at a
+ * time. Both validate the configuration before opening any connection (api/main.ts calls
+ * loadConfigOrExit first; workers/runtime.ts does in runWorkerProcess), so no service is needed.
+ */
+describe('process entry points in production', () => {
+  const SECRET_NAMES = ['ADMIN_TOKEN', 'JWT_SECRET', 'RABBITMQ_URL', 'DEMO_USER_PASSWORD'];
+
+  function start(entryPoint: string, env: Record<string, string>) {
+    return spawnSync(process.execPath, ['--import', 'tsx', entryPoint], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+  }
+
+  const unsafe: [string, string, string | undefined][] = [
+    ['ADMIN_TOKEN is missing', 'ADMIN_TOKEN', undefined],
+    ['ADMIN_TOKEN is too short', 'ADMIN_TOKEN', 'short-admin-token'],
+    ['ADMIN_TOKEN is the development default', 'ADMIN_TOKEN', DEV_DEFAULTS.adminToken],
+    ['JWT_SECRET is missing', 'JWT_SECRET', undefined],
+    ['JWT_SECRET is too short', 'JWT_SECRET', 'a-jwt-secret-of-31-characters!!'],
+    ['JWT_SECRET is the development default', 'JWT_SECRET', DEV_DEFAULTS.auth.jwtSecret],
+    ['RABBITMQ_URL is the guest user', 'RABBITMQ_URL', 'amqp://guest:guest@127.0.0.1:1'],
+    ['RABBITMQ_URL has a short password', 'RABBITMQ_URL', 'amqp://cine:short-pass@127.0.0.1:1'],
+    ['RABBITMQ_URL has no password', 'RABBITMQ_URL', 'amqp://cine@127.0.0.1:1'],
+    ['DEMO_USER_PASSWORD is set', 'DEMO_USER_PASSWORD', 'a-perfectly-long-demo-password'],
+  ];
+
+  describe.each([['api/main.ts'], ['workers/finaliser/main.ts']])('%s', (entryPoint) => {
+    it.each(unsafe)(
+      'when %s, then the process exits with code 1 and stderr names only that variable',
+      (_, name, value) => {
+        const child = start(entryPoint, productionWith({ [name]: value }));
+
+        expect(child.error).toBeUndefined();
+        expect(child.signal).toBeNull();
+        expect(child.status).toBe(1);
+        expect(child.stderr).toContain('Invalid configuration');
+        expect(child.stderr).toContain(name);
+        for (const other of SECRET_NAMES.filter((n) => n !== name))
+          expect(child.stderr).not.toContain(other);
+        if (value !== undefined) expect(child.stderr + child.stdout).not.toContain(value);
+      },
+    );
   });
 });

@@ -29,7 +29,7 @@ const createMovie: RouteSpec = {
   path: '/api/v1/movies',
   tag: 'Movies',
   summary: 'Add a movie',
-  admin: true,
+  auth: 'admin',
   body: Joi.object({
     title: Joi.string().required(),
     durationMinutes: Joi.number().integer().min(1).required(),
@@ -131,6 +131,7 @@ describe('buildOpenApiDocument', () => {
     expect(doc.components.securitySchemes).toHaveProperty('adminBearer', {
       type: 'http',
       scheme: 'bearer',
+      description: 'ADMIN_TOKEN',
     });
     expect(operation('/api/v1/movies', 'get').security).toBeUndefined();
     expect(operation(SEAT_PATH, 'get').security).toBeUndefined();

@@ -4,6 +4,7 @@ import { OutboxEvent } from './outbox-event';
 import { Payment } from './payment';
 import { ProcessedMessage } from './processed-message';
 import { Receipt } from './receipt';
+import { RefreshToken } from './refresh-token';
 import { Room } from './room';
 import { Session } from './session';
 import { SessionSeat } from './session-seat';
@@ -17,6 +18,7 @@ export {
   Payment,
   ProcessedMessage,
   Receipt,
+  RefreshToken,
   Room,
   Session,
   SessionSeat,
@@ -36,4 +38,5 @@ export const entities = [
   ProcessedMessage,
   OutboxEvent,
   Receipt,
+  RefreshToken,
 ];

@@ -3,7 +3,9 @@ import { Seeder } from '@mikro-orm/seeder';
 import { Movie, Room, Session, SessionSeat, User } from '../entities';
 import { seatLayout } from '../../catalogue/seat-layout';
 import { CURRENCY } from '../../catalogue/catalogue';
+import { hashPassword } from '../../auth/passwords';
 
+/** Demo users sign in with DEMO_USER_PASSWORD (development only; see giveDemoUsersPassword). */
 const USERS = [
   ['Ana Souza', 'ana.souza@example.com', '1990-03-14'],
   ['Bruno Lima', 'bruno.lima@example.com', '1985-07-22'],
@@ -16,6 +18,9 @@ const USERS = [
   ['Isabela Ramos', 'isabela.ramos@example.com', '1995-08-19'],
   ['João Pereira', 'joao.pereira@example.com', '1970-02-11'],
 ] as const;
+
+/** The demo users' emails (they sign in with DEMO_USER_PASSWORD in development). */
+export const DEMO_USER_EMAILS: readonly string[] = USERS.map(([, email]) => email);
 
 const MOVIES = [
   {
@@ -85,4 +90,15 @@ export class DemoSeeder extends Seeder {
     }
     await em.flush();
   }
+}
+
+/**
+ * Lets the demo users sign in with `password` (DEMO_USER_PASSWORD), where they have no password
+ * yet. One salted hash serves them all: they share the password by definition, and hashing is
+ * deliberately slow. Never called in production, where that variable is refused.
+ */
+export async function giveDemoUsersPassword(em: EntityManager, password: string): Promise<number> {
+  const demoUsers = { email: { $in: [...DEMO_USER_EMAILS] }, passwordHash: null };
+  if ((await em.count(User, demoUsers)) === 0) return 0;
+  return em.nativeUpdate(User, demoUsers, { passwordHash: await hashPassword(password) });
 }

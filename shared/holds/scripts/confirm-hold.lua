@@ -8,8 +8,8 @@
     (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
 
     ARGV[1]   holdId
-    ARGV[2]   auth kind: 'token' | 'user'
-    ARGV[3]   token hash, or user id
+    ARGV[2]   auth kind: 'owner' | 'user'
+    ARGV[3]   owner: '<userId>:<token hash>'; user: the user id
     ARGV[4]   confirmed TTL, ms
     ARGV[5]   how long the hold record outlives its expiry, ms
 

@@ -9,8 +9,8 @@
 
     ARGV[1]   holdId
     ARGV[2]   mode: 'release' | 'expire'
-    ARGV[3]   release: auth kind 'token' | 'user'      expire: the stage the job was scheduled for
-    ARGV[4]   release: token hash, or user id          expire: the expiresAt (ms) it was scheduled for
+    ARGV[3]   release: auth kind 'owner' | 'user'      expire: the stage the job was scheduled for
+    ARGV[4]   release: '<userId>:<token hash>' | user id expire: the expiresAt (ms) it was scheduled for
 
   Output:
     {'OK', endStage}              ended now ('released' or 'expired'); seats freed

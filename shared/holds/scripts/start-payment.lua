@@ -8,8 +8,8 @@
     hash tag)
 
     ARGV[1]   holdId
-    ARGV[2]   auth kind: 'token' | 'user'
-    ARGV[3]   token hash, or user id
+    ARGV[2]   auth kind: 'owner' | 'user'
+    ARGV[3]   owner: '<userId>:<token hash>'; user: the user id
     ARGV[4]   orderId (chosen by the caller, so a retried job is the same order)
     ARGV[5]   payment method
     ARGV[6]   gateway token (opaque; never card data)

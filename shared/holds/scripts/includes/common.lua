@@ -45,10 +45,11 @@ local function emit(streamKey, eventType, now, data)
   redis.call('XADD', streamKey, '*', 'type', eventType, 'occurredAt', now, 'data', cjson.encode(data))
 end
 
--- The caller proves the right to act on a hold either with its token (API routes) or, on the
--- seed-compatible routes that have no token, by being its user.
+-- The caller proves the right to act on a hold: on the API routes by being its owner (the
+-- signed-in buyer) and presenting its token, authValue = '<userId>:<token hash>'; on the
+-- seed-compatible routes, which have neither, by being its user, authValue = userId.
 local function authorized(hold, authKind, authValue)
-  if authKind == 'token' then return hold.tokenHash == authValue end
+  if authKind == 'owner' then return authValue == hold.userId .. ':' .. hold.tokenHash end
   if authKind == 'user' then return hold.userId == authValue end
   return false
 end

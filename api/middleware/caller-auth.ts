@@ -1,0 +1,66 @@
+import type { RequestHandler } from 'express';
+import type { AccessTokens } from '../../shared/auth/access-tokens';
+import type { Directory } from '../../shared/catalogue/directory';
+import { AppError } from '../../shared/errors';
+import { isAdminToken } from './admin-auth';
+
+/** Who is calling, once authenticated: a signed-in buyer, or an operator with ADMIN_TOKEN. */
+export type Caller = { kind: 'buyer'; userId: string; familyId: string } | { kind: 'admin' };
+
+/** Who a route admits (§4.6). */
+export type RouteAccess = 'admin' | 'buyer' | 'buyer-or-admin';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    caller?: Caller;
+  }
+}
+
+const unauthenticated = (message: string) => new AppError(401, 'UNAUTHENTICATED', message);
+
+/**
+ * Authenticates `Authorization: Bearer <token>` for buyer routes: an access token (a JWT checked
+ * by shared/auth/access-tokens.ts, whose user must still exist) makes the caller a buyer; where
+ * the route also admits admins, ADMIN_TOKEN makes them one. Missing, malformed, expired or forged
+ * → 401 with `WWW-Authenticate: Bearer`; a valid caller the route does not admit → 403. It runs
+ * before rate limits, so a refused request spends nobody's budget.
+ */
+export function callerAuth(deps: {
+  adminToken: string;
+  tokens: AccessTokens;
+  directory: Directory;
+}): (access: Exclude<RouteAccess, 'admin'>) => RequestHandler {
+  const isAdmin = isAdminToken(deps.adminToken);
+  return (access) => async (req, res, next) => {
+    const [scheme = '', token = ''] = (req.get('authorization') ?? '').split(' ', 2);
+    const challenge = (error?: string) =>
+      res.setHeader(
+        'WWW-Authenticate',
+        error ? `Bearer realm="cine", error="${error}"` : 'Bearer realm="cine"',
+      );
+    if (scheme.toLowerCase() !== 'bearer' || !token) {
+      challenge();
+      throw unauthenticated('Sign in first: this route needs Authorization: Bearer <accessToken>.');
+    }
+    if (isAdmin(token)) {
+      if (access !== 'buyer-or-admin')
+        throw new AppError(403, 'FORBIDDEN', 'This route is for signed-in buyers.');
+      req.caller = { kind: 'admin' };
+      return next();
+    }
+    const claims = await deps.tokens.verify(token);
+    if (!claims || !(await deps.directory.userExists(claims.sub))) {
+      challenge('invalid_token');
+      throw unauthenticated('The access token is not valid (expired, revoked or not ours).');
+    }
+    req.caller = { kind: 'buyer', userId: claims.sub, familyId: claims.fam };
+    next();
+  };
+}
+
+/** The signed-in buyer of a buyer-only route (the middleware above guarantees one). */
+export function buyerOf(caller: Caller | undefined): string {
+  if (caller?.kind !== 'buyer')
+    throw new Error('route declared for buyers was reached without one');
+  return caller.userId;
+}

@@ -1,0 +1,92 @@
+import Joi from 'joi';
+import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
+import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type { RouteSpec } from '../http/route';
+import { errorResponse } from '../http/schemas';
+import { buyerOf } from '../middleware/caller-auth';
+import { userView } from './users';
+
+const tokenPair = Joi.object({
+  accessToken: Joi.string(),
+  tokenType: Joi.string().valid('Bearer'),
+  expiresIn: Joi.number().integer().description('Seconds the access token is valid for'),
+  refreshToken: Joi.string().description('Use once, at POST /api/v1/auth/refresh'),
+}).label('TokenPair');
+
+const refreshBody = Joi.object({ refreshToken: Joi.string().min(1).max(200).required() });
+
+/** Sign-in, token rotation, sign-out and "who am I" (§4.6). */
+export function authRoutes({
+  sessions,
+  catalogue,
+}: {
+  sessions: BuyerSessions;
+  catalogue: Catalogue;
+}): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/auth/token',
+      tag: 'Auth',
+      summary: 'Sign in with email and password: an access token and a refresh token',
+      body: Joi.object({
+        email: Joi.string().trim().max(254).required(),
+        // Any length is checked (and refused), so no rule of sign-up leaks here.
+        password: Joi.string().min(1).max(128).required(),
+      }),
+      responses: {
+        200: { description: 'Signed in', schema: tokenPair },
+        401: errorResponse(
+          'INVALID_CREDENTIALS (the same for an unknown email and a wrong password)',
+        ),
+      },
+      handler: async ({ body }) => ({
+        status: 200,
+        headers: { 'Cache-Control': 'no-store' },
+        body: await sessions.signIn(body.email, body.password),
+      }),
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/refresh',
+      tag: 'Auth',
+      summary: 'A new token pair for a refresh token, which is used up (rotation)',
+      body: refreshBody,
+      responses: {
+        200: { description: 'The next pair', schema: tokenPair },
+        401: errorResponse(
+          'INVALID_REFRESH_TOKEN (unknown, expired, revoked, or used before: then its whole family is revoked)',
+        ),
+      },
+      handler: async ({ body }) => ({
+        status: 200,
+        headers: { 'Cache-Control': 'no-store' },
+        body: await sessions.refresh(body.refreshToken),
+      }),
+    },
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout',
+      tag: 'Auth',
+      summary: "Sign out: the caller's refresh-token family stops working",
+      auth: 'buyer',
+      responses: { 204: { description: 'Signed out' } },
+      handler: async ({ caller }) => {
+        if (caller?.kind === 'buyer') await sessions.revokeFamily(caller.familyId);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/me',
+      tag: 'Auth',
+      summary: 'The signed-in buyer',
+      auth: 'buyer',
+      responses: { 200: { description: 'You', schema: userView } },
+      handler: async ({ caller }) => ({
+        status: 200,
+        body: await catalogue.user(buyerOf(caller)),
+      }),
+    },
+  ];
+}

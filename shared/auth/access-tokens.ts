@@ -1,0 +1,56 @@
+import { createSecretKey } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../config';
+
+/** Who a token was issued by and for: checked on every token, so one minted elsewhere is refused. */
+export const TOKEN_ISSUER = 'cine-starsoft';
+export const TOKEN_AUDIENCE = 'cine-starsoft-api';
+/** The only algorithm accepted: a token claiming another (or `none`) is refused before anything. */
+const ALGORITHM = 'HS256';
+
+export interface AccessClaims {
+  /** The buyer (user id). */
+  sub: string;
+  /** The refresh-token family this access token was issued with, so logout can end it. */
+  fam: string;
+}
+
+export interface AccessTokens {
+  issue(claims: AccessClaims): Promise<{ token: string; expiresIn: number }>;
+  /** The claims of a valid token, or null for anything else (expired, forged, malformed). */
+  verify(token: string): Promise<AccessClaims | null>;
+}
+
+/** Access tokens: short-lived JWTs signed with JWT_SECRET (jose). */
+export function accessTokens(auth: Config['auth']): AccessTokens {
+  // A KeyObject made once: jose then signs and verifies with node:crypto, no per-call key import.
+  const key = createSecretKey(Buffer.from(auth.jwtSecret, 'utf8'));
+  return {
+    async issue({ sub, fam }) {
+      const token = await new SignJWT({ fam })
+        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+        .setSubject(sub)
+        .setIssuer(TOKEN_ISSUER)
+        .setAudience(TOKEN_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(`${auth.accessTokenTtlSeconds}s`)
+        .sign(key);
+      return { token, expiresIn: auth.accessTokenTtlSeconds };
+    },
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          issuer: TOKEN_ISSUER,
+          audience: TOKEN_AUDIENCE,
+          requiredClaims: ['sub', 'exp', 'iat'],
+        });
+        if (typeof payload.sub !== 'string' || typeof payload.fam !== 'string') return null;
+        return { sub: payload.sub, fam: payload.fam };
+      } catch (err) {
+        if (err instanceof errors.JOSEError) return null;
+        throw err;
+      }
+    },
+  };
+}

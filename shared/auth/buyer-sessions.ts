@@ -1,0 +1,100 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config';
+import { RefreshToken, User } from '../db/entities';
+import type { Orm } from '../db/orm';
+import { AppError } from '../errors';
+import { accessTokens, type AccessTokens } from './access-tokens';
+import { verifyPassword } from './passwords';
+
+export interface TokenPair {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds the access token is valid for. */
+  expiresIn: number;
+  refreshToken: string;
+}
+
+const invalidCredentials = () =>
+  new AppError(401, 'INVALID_CREDENTIALS', 'The email or the password is not right.');
+const invalidRefreshToken = () =>
+  new AppError(401, 'INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again.');
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * A buyer's signed-in sessions (§4.6): sign in with email and password, rotate refresh tokens,
+ * sign out. Each sign-in starts a refresh-token family; every refresh uses its token up and issues
+ * the next of the family; a used token presented again revokes the whole family (whoever holds
+ * either copy must sign in again). Refresh tokens live in Postgres, only as their SHA-256.
+ */
+export class BuyerSessions {
+  readonly tokens: AccessTokens;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly settings: Config['auth'],
+  ) {
+    this.tokens = accessTokens(settings);
+  }
+
+  private em(): EntityManager {
+    return this.orm.em.fork() as EntityManager;
+  }
+
+  /** "Sign in": the same 401, in about the same time, for an unknown email and a wrong password. */
+  async signIn(email: string, password: string): Promise<TokenPair> {
+    const user = await this.em().findOne(
+      User,
+      { email: email.toLowerCase() },
+      { fields: ['id', 'passwordHash'] },
+    );
+    if (!(await verifyPassword(password, user?.passwordHash ?? null)) || !user)
+      throw invalidCredentials();
+    return this.issue(user.id, randomUUID());
+  }
+
+  /** "Refresh": uses the token up and hands out the next pair of its family. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const connection = this.em().getConnection();
+    const hash = sha256(refreshToken);
+    // One statement decides who uses the token: of two concurrent refreshes, one gets the row.
+    const [used]: { user_id: string; family_id: string }[] = await connection.execute(
+      `update refresh_tokens set used_at = now()
+        where token_hash = ? and used_at is null and revoked_at is null and expires_at > now()
+        returning user_id, family_id`,
+      [hash],
+    );
+    if (used) return this.issue(used.user_id, used.family_id);
+    const [seen]: { family_id: string; used_at: Date | null }[] = await connection.execute(
+      'select family_id, used_at from refresh_tokens where token_hash = ?',
+      [hash],
+    );
+    // Presented again after use: the token leaked, so no token of its family is good any more.
+    if (seen?.used_at) await this.revokeFamily(seen.family_id);
+    throw invalidRefreshToken();
+  }
+
+  /** "Sign out": ends the family the caller's access token was issued with. */
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.em().nativeUpdate(
+      RefreshToken,
+      { familyId, revokedAt: null },
+      { revokedAt: new Date() },
+    );
+  }
+
+  private async issue(userId: string, familyId: string): Promise<TokenPair> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    const em = this.em();
+    em.create(RefreshToken, {
+      user: userId,
+      familyId,
+      tokenHash: sha256(refreshToken),
+      expiresAt: new Date(Date.now() + this.settings.refreshTokenTtlSeconds * 1000),
+    });
+    await em.flush();
+    const { token, expiresIn } = await this.tokens.issue({ sub: userId, fam: familyId });
+    return { accessToken: token, tokenType: 'Bearer', expiresIn, refreshToken };
+  }
+}
