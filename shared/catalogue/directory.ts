@@ -4,17 +4,25 @@ import type { Orm } from '../db/orm';
 
 /** How long a "no such id" answer is trusted before Postgres is asked again. */
 const UNKNOWN_ID_TTL_MS = 2_000;
+/**
+ * How long "this user exists" is trusted: a deleted account's access tokens stop working on
+ * every instance within this time (and at once on an instance that has not seen it lately).
+ */
+const KNOWN_USER_TTL_MS = 60_000;
 
 /**
- * Answers the two questions the hold path asks about the catalogue (which session a seat belongs
- * to, whether a user exists) from memory. Both facts never change once true (seats are never
- * moved, users never deleted), so they are cached for the life of the process: warmed at start,
- * and on a miss asked of Postgres once. Misses are remembered briefly, so a flood of made-up ids
+ * Answers the two questions every buyer request asks of the catalogue (which session a seat
+ * belongs to, whether the signed-in user still exists) from memory. A seat never moves, so that
+ * answer is kept for the life of the process; a user may be deleted, so "exists" is trusted for a
+ * minute. Both are warmed at start and on a miss asked of Postgres once. Misses are remembered briefly, so a flood of made-up ids
  * costs at most one query per id every couple of seconds, not one per request.
  */
 export class Directory {
   private readonly sessionOfSeat = new Map<string, string>();
-  private readonly knownUsers = new Set<string>();
+  private readonly knownUsers = new LRUCache<string, true>({
+    max: 2_000_000,
+    ttl: KNOWN_USER_TTL_MS,
+  });
   private readonly unknown = new LRUCache<string, true>({ max: 100_000, ttl: UNKNOWN_ID_TTL_MS });
 
   constructor(private readonly orm: Orm) {}
@@ -32,7 +40,7 @@ export class Directory {
     );
     for (const seat of seats) this.sessionOfSeat.set(seat.id, seat.session_id);
     const users: { id: string }[] = await connection.execute('select id from users');
-    for (const user of users) this.knownUsers.add(user.id);
+    for (const user of users) this.knownUsers.set(user.id, true);
   }
 
   /** The session of each seat; seats that do not exist are left out of the map. */
@@ -59,14 +67,14 @@ export class Directory {
     const rows = await this.em()
       .getConnection()
       .execute('select 1 from users where id = ?', [userId]);
-    if (rows.length > 0) this.knownUsers.add(userId);
+    if (rows.length > 0) this.knownUsers.set(userId, true);
     else this.unknown.set(userId, true);
     return rows.length > 0;
   }
 
   /** A user who just signed up through this process is known at once, without a query. */
   rememberUser(userId: string): void {
-    this.knownUsers.add(userId);
+    this.knownUsers.set(userId, true);
     this.unknown.delete(userId);
   }
 }

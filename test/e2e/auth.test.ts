@@ -1,0 +1,368 @@
+/**
+ * §4.6 over real HTTP: who may do what. Buyers sign up and in, tokens are checked strictly,
+ * refresh tokens rotate and a reused one revokes its family, and a second buyer can neither read
+ * nor change the first buyer's hold, order or history, not even by guessing ids or keys.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../shared/auth/access-tokens';
+import { User } from '../../shared/db/entities';
+import { apiInstance, startTestApi, type TestApi } from '../support/api';
+import {
+  asBuyer,
+  asOwnerOf,
+  BUYER_PASSWORD,
+  signIn,
+  signUpBuyer,
+  type SignedIn,
+} from '../support/buyers';
+import { confirmedHold, Dealer, holdSeats, scanKeys, seededCinema } from '../support/cinema';
+import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
+
+let api: TestApi;
+let redisDb: OwnRedisDb;
+let dealer: Dealer;
+let first: SignedIn;
+let second: SignedIn;
+
+beforeAll(async () => {
+  redisDb = await claimRedisDb();
+  api = await startTestApi({ REDIS_DB: redisDb.db });
+  await redisDb.mark();
+  const { big } = await seededCinema(api.app);
+  dealer = new Dealer(big.seats);
+  const run = randomUUID().slice(0, 8);
+  first = await signUpBuyer(api.app, 'Primeira Compradora', `first-${run}@example.com`);
+  second = await signUpBuyer(api.app, 'Segundo Comprador', `second-${run}@example.com`);
+});
+afterAll(async () => {
+  await api?.close();
+  await redisDb?.release();
+});
+
+const http = () => request(api.app);
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const secret = () => new TextEncoder().encode(api.db.config.auth.jwtSecret);
+/** A token like ours, with some part changed. */
+const mint = (
+  claims: { sub?: string; iss?: string; aud?: string; exp?: number },
+  key: Uint8Array = secret(),
+) =>
+  new SignJWT({ fam: randomUUID() })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub ?? first.userId)
+    .setIssuer(claims.iss ?? TOKEN_ISSUER)
+    .setAudience(claims.aud ?? TOKEN_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(claims.exp ?? '5m')
+    .sign(key);
+const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('signing in', () => {
+  it('when a buyer signs up and signs in, then they get a bearer access token and a refresh token, and /me is them', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `Nova.${run}@Example.com`;
+    await http()
+      .post('/api/v1/users')
+      .send({ name: 'Nova', email, password: BUYER_PASSWORD })
+      .expect(201);
+    const res = await http()
+      .post('/api/v1/auth/token')
+      .send({ email, password: BUYER_PASSWORD })
+      .expect(200);
+    expect(res.body).toEqual({
+      accessToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+      tokenType: 'Bearer',
+      expiresIn: 900,
+      refreshToken: expect.any(String),
+    });
+    expect(res.headers['cache-control']).toBe('no-store');
+    const me = await http().get('/api/v1/me').set(bearer(res.body.accessToken)).expect(200);
+    expect(me.body).toMatchObject({ name: 'Nova', email: email.toLowerCase() });
+  });
+
+  it('when the password is wrong or the email unknown, then both get the same 401 INVALID_CREDENTIALS', async () => {
+    const [wrongPassword, unknownEmail] = await Promise.all([
+      http()
+        .post('/api/v1/auth/token')
+        .send({ email: 'ana.souza@example.com', password: 'nope-nope-nope' }),
+      http()
+        .post('/api/v1/auth/token')
+        .send({ email: 'nobody@example.com', password: 'nope-nope-nope' }),
+    ]);
+    expect(wrongPassword.status).toBe(401);
+    expect(unknownEmail.status).toBe(401);
+    expect(wrongPassword.body).toEqual(unknownEmail.body);
+    expect(wrongPassword.body.error.code).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('when a password is stored, then only a salted scrypt hash of it is', async () => {
+    const user = await api.db.orm.em.fork().findOneOrFail(User, first.userId);
+    expect(user.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w+/=]+\$[\w+/=]+$/);
+    expect(user.passwordHash).not.toContain(BUYER_PASSWORD);
+  });
+});
+
+describe('access tokens', () => {
+  it.each([
+    ['no Authorization header', async () => ({})],
+    ['a malformed header', async () => ({ Authorization: 'Bearer' })],
+    ['a token that is not a JWT', async () => bearer('not-a-token')],
+    [
+      'an expired token',
+      async () => bearer(await mint({ exp: Math.floor(Date.now() / 1000) - 5 })),
+    ],
+    [
+      'a token signed with another key',
+      async () => bearer(await mint({}, new TextEncoder().encode('x'.repeat(40)))),
+    ],
+    ['a token of another issuer', async () => bearer(await mint({ iss: 'someone-else' }))],
+    ['a token for another audience', async () => bearer(await mint({ aud: 'another-api' }))],
+    [
+      'an unsigned token (alg: none)',
+      async () =>
+        bearer(
+          `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({
+            sub: first.userId,
+            fam: randomUUID(),
+            iss: TOKEN_ISSUER,
+            aud: TOKEN_AUDIENCE,
+            iat: Math.floor(Date.now() / 1000),
+            exp: Math.floor(Date.now() / 1000) + 300,
+          })}.`,
+        ),
+    ],
+  ])(
+    'when a buyer route gets %s, then it answers 401 UNAUTHENTICATED with WWW-Authenticate: Bearer',
+    async (_what, headers) => {
+      const res = await http()
+        .get('/api/v1/me')
+        .set(await headers());
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHENTICATED');
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    },
+  );
+
+  it('when the admin token is presented on a buyer-only route, then it is 403: an operator is not a buyer', async () => {
+    expect((await http().get('/api/v1/me').set(api.adminAuth).expect(403)).body.error.code).toBe(
+      'FORBIDDEN',
+    );
+  });
+
+  it('when a token is ours and valid, then a minted copy of it works: the checks above are what refuses the others', async () => {
+    await http()
+      .get('/api/v1/me')
+      .set(bearer(await mint({})))
+      .expect(200);
+  });
+
+  it('when the account behind a valid token is deleted, then the token is refused', async () => {
+    const run = randomUUID().slice(0, 8);
+    const doomed = await signUpBuyer(api.app, 'Conta Apagada', `gone-${run}@example.com`);
+    await api.db.orm.em.fork().nativeDelete(User, { id: doomed.userId });
+    // An instance that has not seen the account in the last minute (a restart, another instance).
+    const fresh = await apiInstance(api.db);
+    try {
+      const res = await request(fresh.app).get('/api/v1/me').set(asBuyer(doomed.userId));
+      expect(res.status).toBe(401);
+    } finally {
+      await fresh.queues.close();
+      await fresh.redis.quit();
+    }
+  });
+});
+
+describe('refresh tokens', () => {
+  it('when a refresh token is used, then it gives a new pair and is used up; presenting it again revokes its whole family', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `rotating-${run}@example.com`;
+    await signUpBuyer(api.app, 'Rotação', email);
+    const start = await signIn(api.app, email, BUYER_PASSWORD);
+    const next = await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: start.refreshToken })
+      .expect(200);
+    expect(next.body.refreshToken).not.toBe(start.refreshToken);
+    await http().get('/api/v1/me').set(bearer(next.body.accessToken)).expect(200);
+
+    const replayed = await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: start.refreshToken })
+      .expect(401);
+    expect(replayed.body.error.code).toBe('INVALID_REFRESH_TOKEN');
+    // The thief's replay ended the family: the legitimate newer token is refused too.
+    await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: next.body.refreshToken })
+      .expect(401);
+    // Another sign-in is another family, unaffected.
+    const again = await signIn(api.app, email, BUYER_PASSWORD);
+    await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: again.refreshToken })
+      .expect(200);
+  });
+
+  it('when five refreshes with one token race, then exactly one gets a pair', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `racing-${run}@example.com`;
+    await signUpBuyer(api.app, 'Corrida', email);
+    const { refreshToken } = await signIn(api.app, email, BUYER_PASSWORD);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => http().post('/api/v1/auth/refresh').send({ refreshToken })),
+    );
+    expect(answers.filter((res) => res.status === 200)).toHaveLength(1);
+    expect(answers.every((res) => res.status === 200 || res.status === 401)).toBe(true);
+  });
+
+  it('when a buyer logs out, then their refresh family stops working; other sessions go on', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `leaving-${run}@example.com`;
+    await signUpBuyer(api.app, 'Saída', email);
+    const laptop = await signIn(api.app, email, BUYER_PASSWORD);
+    const phone = await signIn(api.app, email, BUYER_PASSWORD);
+    await http().post('/api/v1/auth/logout').expect(401);
+    await http().post('/api/v1/auth/logout').set(bearer(laptop.accessToken)).expect(204);
+    await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: laptop.refreshToken })
+      .expect(401);
+    await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: phone.refreshToken })
+      .expect(200);
+  });
+
+  it('when a refresh token is stored, then only its SHA-256 is', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `stored-${run}@example.com`;
+    await signUpBuyer(api.app, 'Guardado', email);
+    const { refreshToken } = await signIn(api.app, email, BUYER_PASSWORD);
+    const rows: { token_hash: string }[] = await api.db.orm.em
+      .getConnection()
+      .execute('select token_hash from refresh_tokens');
+    const hashes = rows.map((r) => r.token_hash);
+    expect(hashes).toContain(createHash('sha256').update(refreshToken).digest('hex'));
+    expect(hashes).not.toContain(refreshToken);
+  });
+});
+
+describe("another buyer's hold, order and history", () => {
+  it("when a second buyer has the first buyer's hold id and even its token, then reading, confirming, releasing and paying it are all 403, and the hold is untouched", async () => {
+    const hold = await holdSeats(api.app, first.userId, dealer.freshSeats(1));
+    const asIntruder = { ...asOwnerOf(hold), ...asBuyer(second.userId) };
+    const path = `/api/v1/holds/${hold.holdId}`;
+    await http().get(path).set(asIntruder).expect(403);
+    await http().post(`${path}/confirm`).set(asIntruder).expect(403);
+    await http().delete(path).set(asIntruder).expect(403);
+    await http().post(`${path}/payment`).set(asIntruder).send({ method: 'pix' }).expect(403);
+
+    const read = await http().get(path).set(asOwnerOf(hold)).expect(200);
+    expect(read.body.stage).toBe('held');
+    await http().post(`${path}/confirm`).set(asOwnerOf(hold)).expect(200);
+  });
+
+  it("when a second buyer asks for the first buyer's order or history, then it is 404 (ids leak nothing); the buyer and an admin see it", async () => {
+    const hold = await confirmedHold(api.app, first.userId, dealer.freshSeats(1));
+    const { orderId } = (
+      await http()
+        .post(`/api/v1/holds/${hold.holdId}/payment`)
+        .set(asOwnerOf(hold))
+        .send({ method: 'pix' })
+        .expect(202)
+    ).body;
+
+    const intruder = await http()
+      .get(`/api/v1/orders/${orderId}`)
+      .set(asBuyer(second.userId))
+      .expect(404);
+    const unknown = await http()
+      .get(`/api/v1/orders/${randomUUID()}`)
+      .set(asBuyer(second.userId))
+      .expect(404);
+    expect(intruder.body.error.code).toBe(unknown.body.error.code);
+    expect(JSON.stringify(intruder.body)).not.toContain(first.userId);
+    await http().get(`/api/v1/orders/${orderId}`).expect(401);
+    const own = await http()
+      .get(`/api/v1/orders/${orderId}`)
+      .set(asBuyer(first.userId))
+      .expect(200);
+    expect(own.body).toMatchObject({ orderId, userId: first.userId });
+    await http().get(`/api/v1/orders/${orderId}`).set(api.adminAuth).expect(200);
+
+    await http()
+      .get(`/api/v1/users/${first.userId}/orders`)
+      .set(asBuyer(second.userId))
+      .expect(404);
+    await http().get(`/api/v1/users/${first.userId}/orders`).set(asBuyer(first.userId)).expect(200);
+    await http().get(`/api/v1/users/${first.userId}/orders`).set(api.adminAuth).expect(200);
+    const theirs = await http().get('/api/v1/me/orders').set(asBuyer(second.userId)).expect(200);
+    expect(theirs.body.items.map((o: { orderId: string }) => o.orderId)).not.toContain(orderId);
+  });
+
+  it("when a second buyer reuses the first buyer's Idempotency-Key and body, then they never get the first buyer's stored answer", async () => {
+    const key = randomUUID();
+    const seatIds = dealer.freshSeats(1);
+    const mine = await http()
+      .post('/api/v1/holds')
+      .set({ ...asBuyer(first.userId), 'Idempotency-Key': key })
+      .send({ seatIds })
+      .expect(201);
+    const theirs = await http()
+      .post('/api/v1/holds')
+      .set({ ...asBuyer(second.userId), 'Idempotency-Key': key })
+      .send({ seatIds });
+    expect(theirs.status).toBe(409);
+    expect(theirs.body.error.code).toBe('SEAT_UNAVAILABLE');
+    expect(JSON.stringify(theirs.body)).not.toContain(mine.body.holdToken);
+    expect(theirs.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('when a card payment is made with an Idempotency-Key, then what Redis keeps to compare bodies holds no card data, hashed or not', async () => {
+    const hold = await confirmedHold(api.app, first.userId, dealer.freshSeats(1));
+    const number = '4111111111111111';
+    await http()
+      .post(`/api/v1/holds/${hold.holdId}/payment`)
+      .set({ ...asOwnerOf(hold), 'Idempotency-Key': randomUUID() })
+      .send({
+        method: 'credit_card',
+        card: { number, holderName: 'Ana Souza', expMonth: 12, expYear: 2031, cvv: '123' },
+      })
+      .expect(202);
+    const stored = await Promise.all(
+      (await scanKeys(api.redis, 'idem:*')).map((key) => api.redis.get(key)),
+    );
+    const sha = (value: string) => createHash('sha256').update(value).digest('hex');
+    for (const record of stored) {
+      for (const secretValue of [number, '"123"', sha(number), sha('123')])
+        expect(record).not.toContain(secretValue);
+    }
+  });
+});
+
+describe('deployment switches', () => {
+  it('when SEED_ROUTES is off (the production default), then the seed routes answer 404', async () => {
+    const off = await apiInstance({ ...api.db, config: { ...api.db.config, seedRoutes: false } });
+    try {
+      await request(off.app).get('/seed/users').expect(404);
+      await request(off.app)
+        .post('/reserva/assento')
+        .send({ usuario_id: first.userId, assento_id: dealer.freshSeats(1)[0] })
+        .expect(404);
+      await request(api.app).get('/seed/users').expect(200);
+    } finally {
+      await off.queues.close();
+      await off.redis.quit();
+    }
+  });
+
+  it('when any response is sent, then it carries the usual security headers', async () => {
+    const res = await http().get('/api/v1/movies').expect(200);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['strict-transport-security']).toBeDefined();
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+});
