@@ -2,7 +2,7 @@ import Joi from 'joi';
 import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { RouteSpec } from '../http/route';
-import { errorResponse } from '../http/schemas';
+import { asciiToken, errorResponse, secret, text } from '../http/schemas';
 import { buyerOf } from '../middleware/caller-auth';
 import { userView } from './users';
 
@@ -13,7 +13,7 @@ const tokenPair = Joi.object({
   refreshToken: Joi.string().description('Use once, at POST /api/v1/auth/refresh'),
 }).label('TokenPair');
 
-const refreshBody = Joi.object({ refreshToken: Joi.string().min(1).max(200).required() });
+const refreshBody = Joi.object({ refreshToken: asciiToken(200).required() });
 
 /** Sign-in, token rotation, sign-out and "who am I" (§4.6). */
 export function authRoutes({
@@ -30,9 +30,10 @@ export function authRoutes({
       tag: 'Auth',
       summary: 'Sign in with email and password: an access token and a refresh token',
       body: Joi.object({
-        email: Joi.string().trim().max(254).required(),
+        // Safe text only: no email format rule, so an odd spelling is a 401 like any other.
+        email: text(254).required(),
         // Any length is checked (and refused), so no rule of sign-up leaks here.
-        password: Joi.string().min(1).max(128).required(),
+        password: secret().min(1).max(128).required(),
       }),
       responses: {
         200: { description: 'Signed in', schema: tokenPair },

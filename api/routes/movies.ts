@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { RouteSpec } from '../http/route';
-import { uuid } from '../http/schemas';
+import { text, uuid } from '../http/schemas';
 
 const movieView = Joi.object({
   id: uuid(),
@@ -12,10 +12,10 @@ const movieView = Joi.object({
 }).label('Movie');
 
 const createMovieBody = Joi.object({
-  title: Joi.string().trim().min(1).max(200).required(),
+  title: text(200).required(),
   durationMinutes: Joi.number().integer().min(1).max(1000).required(),
-  rating: Joi.string().trim().max(10),
-  synopsis: Joi.string().trim().max(5000),
+  rating: text(10),
+  synopsis: text(5000, { multiline: true }),
 });
 
 export function movieRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpec[] {

@@ -2,7 +2,7 @@ import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import { ROOM_LIMITS } from '../../shared/catalogue/seat-layout';
 import type { RouteSpec } from '../http/route';
-import { errorResponse, uuid } from '../http/schemas';
+import { errorResponse, text, uuid } from '../http/schemas';
 
 const roomView = Joi.object({
   id: uuid(),
@@ -13,7 +13,7 @@ const roomView = Joi.object({
 }).label('Room');
 
 const createRoomBody = Joi.object({
-  name: Joi.string().trim().min(1).max(100).required(),
+  name: text(100).required(),
   rows: Joi.number().integer().min(1).max(ROOM_LIMITS.maxRows).required(),
   seatsPerRow: Joi.number().integer().min(1).max(ROOM_LIMITS.maxSeatsPerRow).required(),
 });

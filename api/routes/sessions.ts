@@ -1,7 +1,10 @@
 import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { RouteSpec } from '../http/route';
-import { calendarDate, errorResponse, idParam, uuid } from '../http/schemas';
+import { calendarDate, errorResponse, idParam, isoInstant, uuid } from '../http/schemas';
+
+/** When a session may start: years 2000 to 9999, what a box office can mean. */
+const SESSION_YEARS = { min: '2000-01-01T00:00:00.000Z', max: '9999-12-31T23:59:59.999Z' };
 
 const sessionSummaryFields = {
   id: uuid(),
@@ -31,7 +34,7 @@ export const seatMapView = Joi.object({
 const createSessionBody = Joi.object({
   movieId: uuid().required(),
   roomId: uuid().required(),
-  startsAt: Joi.date().iso().required(),
+  startsAt: isoInstant(SESSION_YEARS).required(),
   priceCents: Joi.number().integer().min(0).max(10_000_000).required(),
 });
 
@@ -42,7 +45,10 @@ export function sessionRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpe
       path: '/api/v1/sessions',
       tag: 'Catalogue',
       summary: 'List sessions, optionally of one movie or one day (UTC)',
-      query: Joi.object({ movieId: uuid(), date: calendarDate() }),
+      query: Joi.object({
+        movieId: uuid(),
+        date: calendarDate({ min: '2000-01-01', max: '9999-12-31' }),
+      }),
       responses: {
         200: { description: 'Sessions by start time', schema: Joi.array().items(sessionSummary) },
       },

@@ -2,7 +2,17 @@ import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { Directory } from '../../shared/catalogue/directory';
 import type { RouteSpec } from '../http/route';
-import { calendarDate, errorResponse, pageQuery, pageView, uuid } from '../http/schemas';
+import {
+  calendarDate,
+  email,
+  errorResponse,
+  pageQuery,
+  pageView,
+  secret,
+  text,
+  today,
+  uuid,
+} from '../http/schemas';
 
 export const userView = Joi.object({
   id: uuid(),
@@ -11,17 +21,15 @@ export const userView = Joi.object({
 }).label('User');
 
 /** 10 to 128 characters: long enough to resist guessing, short enough to hash cheaply. */
-export const passwordSchema = () => Joi.string().min(10).max(128);
+export const passwordSchema = () => secret().min(10).max(128);
 
 const signUpBody = Joi.object({
-  name: Joi.string().trim().min(1).max(120).required(),
-  email: Joi.string().trim().email().max(254).required(),
+  name: text(120).required(),
+  email: email(254).required(),
   password: passwordSchema().required(),
-  birthDate: calendarDate()
-    .custom((value: string, helpers) =>
-      value <= new Date().toISOString().slice(0, 10) ? value : helpers.error('date.max'),
-    )
-    .messages({ 'date.max': '"birthDate" cannot be in the future' }),
+  birthDate: calendarDate({ min: '1900-01-01', max: today }).messages({
+    'date.max': '"birthDate" cannot be in the future',
+  }),
 });
 
 export function userRoutes({

@@ -31,6 +31,7 @@ export function envOf(config: Config, extra: Record<string, string> = {}): NodeJ
     REDIS_DB: String(redis.db),
     RABBITMQ_URL: config.rabbitmqUrl,
     ADMIN_TOKEN: config.adminToken,
+    JWT_SECRET: config.auth.jwtSecret,
     ...extra,
   };
 }
