@@ -12,11 +12,13 @@
  *   BENCH_CHECKOUTS (2000) full checkouts per worker setting
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { Redis } from 'ioredis';
+import { hashPassword } from '../shared/auth/passwords';
 import { loadConfig } from '../shared/config';
 import { dropDatabase } from '../shared/db/database-admin';
 import { initOrm, type Orm } from '../shared/db/orm';
@@ -27,7 +29,13 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 2000);
 const ROOT = path.join(__dirname, '..');
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+// Production mode refuses shipped or weak secrets: each run makes its own.
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
+const JWT_SECRET = randomBytes(32).toString('base64url');
+const RABBIT_USER = 'cine_bench';
+const RABBIT_PASSWORD = randomBytes(18).toString('base64url');
+/** Every bench buyer signs in with this password (hashed once, see prepareData). */
+const BUYER_PASSWORD = randomBytes(12).toString('base64url');
 const VHOST = 'cine_bench';
 const PORTS = { baseline: 3100, api: 3101, api2: 3102 };
 
@@ -36,11 +44,13 @@ const benchEnv: Record<string, string> = {
   LOG_LEVEL: 'warn',
   DB_NAME: 'cine_bench',
   REDIS_DB: '15',
-  RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:5672/${VHOST}`,
+  RABBITMQ_URL: `amqp://${RABBIT_USER}:${RABBIT_PASSWORD}@127.0.0.1:5672/${VHOST}`,
   ADMIN_TOKEN,
+  JWT_SECRET,
   RATE_LIMIT_PER_USER: '0',
   RATE_LIMIT_PER_IP: '0',
   MAX_SEATS_PER_HOLD: '50',
+  ACCESS_TOKEN_TTL_SECONDS: '7200',
 };
 const config = loadConfig({ ...process.env, ...benchEnv });
 const logger = createLogger({ level: 'warn', service: 'bench' });
@@ -113,6 +123,8 @@ function startWorkers(copies: number) {
 
 interface BenchData {
   users: string[];
+  /** `Authorization` header of each user, once signed in (signInEveryone). */
+  bearer: Map<string, string>;
   /** Seats of the bench hall's sessions, session by session. */
   seats: { sessionId: string; seatIds: string[] }[];
   seatMapSession: { id: string; seatIds: string[] };
@@ -122,10 +134,12 @@ const HALL_SESSIONS = 160; // × 2500 seats: enough distinct seats for every tim
 
 async function prepareData(orm: Orm): Promise<BenchData> {
   const connection = orm.em.getConnection();
+  // One hash for all: hashing is deliberately slow, and they share the password anyway.
   await connection.execute(
-    `insert into users (id, name, email, created_at)
-     select gen_random_uuid(), 'Bench user ' || i, 'bench' || i || '@example.com', now()
+    `insert into users (id, name, email, password_hash, created_at)
+     select gen_random_uuid(), 'Bench user ' || i, 'bench' || i || '@example.com', ?, now()
      from generate_series(1, 1000) i`,
+    [await hashPassword(BUYER_PASSWORD)],
   );
   await connection.execute(
     `insert into movies (id, title, duration_minutes, created_at) values (gen_random_uuid(), 'Bench film', 120, now());
@@ -161,9 +175,41 @@ async function prepareData(orm: Orm): Promise<BenchData> {
   ).map((s) => s.id);
   return {
     users,
+    bearer: new Map(),
     seats: [...bySession].map(([sessionId, seatIds]) => ({ sessionId, seatIds })),
     seatMapSession: { id: seatMap!.id, seatIds: seatMapSeats },
   };
+}
+
+/**
+ * Every bench buyer signs in through the public API (POST /api/v1/auth/token), a few at a time:
+ * the scenarios then send each buyer's own access token, as real buyers do.
+ */
+async function signInEveryone(data: BenchData): Promise<void> {
+  const started = performance.now();
+  let next = 0;
+  const signer = async () => {
+    while (next < data.users.length) {
+      const i = next++;
+      const res = await fetch(`http://127.0.0.1:${PORTS.api}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `bench${i + 1}@example.com`, password: BUYER_PASSWORD }),
+      });
+      if (res.status !== 200) throw new Error(`bench${i + 1} could not sign in: ${res.status}`);
+      const { accessToken } = (await res.json()) as { accessToken: string };
+      const me = (await (
+        await fetch(`http://127.0.0.1:${PORTS.api}/api/v1/me`, {
+          headers: { authorization: `Bearer ${accessToken}` },
+        })
+      ).json()) as { id: string };
+      data.bearer.set(me.id, `Bearer ${accessToken}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, signer));
+  console.log(
+    `${data.bearer.size} buyers signed in (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
 }
 
 /** Hands out seats no earlier request used, across scenarios and runs. */
@@ -225,7 +271,12 @@ const medianFigures = (runs: Figures[]): Figures => ({
   errors: runs.reduce((a, r) => a + r.errors, 0),
 });
 
-function postJson(url: string, setBody: () => unknown, extra: Partial<autocannon.Options> = {}) {
+/** POSTs JSON bodies from `next`, each as the buyer it names (their own bearer token), if any. */
+function postJson(
+  url: string,
+  next: () => { body: unknown; authorization?: string },
+  extra: Partial<autocannon.Options> = {},
+) {
   return autocannon({
     url,
     connections: 50,
@@ -235,17 +286,30 @@ function postJson(url: string, setBody: () => unknown, extra: Partial<autocannon
       {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(setBody()) }),
+        setupRequest: (request) => {
+          const { body, authorization } = next();
+          return {
+            ...request,
+            headers: { ...request.headers, ...(authorization ? { authorization } : {}) },
+            body: JSON.stringify(body),
+          };
+        },
       },
     ],
   });
 }
 
+/** A buyer's request: the body, sent with that buyer's access token. */
+const asBuyer = (data: BenchData, userId: string, body: unknown) => ({
+  body,
+  authorization: data.bearer.get(userId)!,
+});
+
 async function baseline(data: BenchData): Promise<Figures> {
   let i = 0;
   return figures(
     await postJson(`http://127.0.0.1:${PORTS.baseline}/hold`, () => ({
-      userId: data.users[i++ % data.users.length],
+      body: { userId: data.users[i++ % data.users.length] },
     })),
   );
 }
@@ -253,10 +317,9 @@ async function baseline(data: BenchData): Promise<Figures> {
 async function holds(data: BenchData, dealer: SeatDealer): Promise<Figures> {
   let i = 0;
   return figures(
-    await postJson(`http://127.0.0.1:${PORTS.api}/api/v1/holds`, () => ({
-      userId: data.users[i++ % data.users.length],
-      seatIds: [dealer.next()],
-    })),
+    await postJson(`http://127.0.0.1:${PORTS.api}/api/v1/holds`, () =>
+      asBuyer(data, data.users[i++ % data.users.length]!, { seatIds: [dealer.next()] }),
+    ),
   );
 }
 
@@ -269,16 +332,17 @@ function churn(data: BenchData, api: string) {
       const seat =
         data.seatMapSession.seatIds[Math.floor(Math.random() * data.seatMapSession.seatIds.length)];
       const user = data.users[Math.floor(Math.random() * data.users.length)];
+      const authorization = data.bearer.get(user!)!;
       const res = await fetch(`${api}/api/v1/holds`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: user, seatIds: [seat] }),
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ seatIds: [seat] }),
       });
       const body = (await res.json()) as { holdId?: string; holdToken?: string };
       if (res.status === 201) {
         await fetch(`${api}/api/v1/holds/${body.holdId}`, {
           method: 'DELETE',
-          headers: { 'x-hold-token': body.holdToken! },
+          headers: { authorization, 'x-hold-token': body.holdToken! },
         });
       }
       operations++;
@@ -313,7 +377,7 @@ async function race(data: BenchData, dealer: SeatDealer, redis: Redis) {
   const { sessionId, seatIds } = dealer.freshSession();
   const seats = seatIds.slice(0, 100);
   let i = 0;
-  const body = () => ({ userId: data.users[i % 1000], seatIds: [seats[i++ % 100]] });
+  const body = () => asBuyer(data, data.users[i % 1000]!, { seatIds: [seats[i++ % 100]] });
   const started = performance.now();
   const results = await Promise.all(
     [PORTS.api, PORTS.api2].map((port) =>
@@ -361,19 +425,21 @@ async function checkout(
   const orderIds: string[] = [];
   let failures = 0;
   let next = 0;
-  const post = (url: string, body: unknown, token?: string) =>
-    fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { 'x-hold-token': token } : {}) },
-      body: JSON.stringify(body),
-    });
   const buyer = async () => {
     while (next < CHECKOUTS) {
       const i = next++;
-      const hold = await post(`${api}/api/v1/holds`, {
-        userId: data.users[i % 1000],
-        seatIds: [dealer.next()],
-      });
+      const authorization = data.bearer.get(data.users[i % 1000]!)!;
+      const post = (url: string, body: unknown, token?: string) =>
+        fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization,
+            ...(token ? { 'x-hold-token': token } : {}),
+          },
+          body: JSON.stringify(body),
+        });
+      const hold = await post(`${api}/api/v1/holds`, { seatIds: [dealer.next()] });
       const { holdId, holdToken } = (await hold.json()) as { holdId: string; holdToken: string };
       if (hold.status !== 201) {
         failures++;
@@ -539,7 +605,9 @@ async function main() {
   await prepareDatabase(config, logger);
   rabbitmqctl('delete_vhost', VHOST);
   rabbitmqctl('add_vhost', VHOST);
-  rabbitmqctl('set_permissions', '-p', VHOST, 'guest', '.*', '.*', '.*');
+  rabbitmqctl('delete_user', RABBIT_USER);
+  rabbitmqctl('add_user', RABBIT_USER, RABBIT_PASSWORD);
+  rabbitmqctl('set_permissions', '-p', VHOST, RABBIT_USER, '.*', '.*', '.*');
   const redis = new Redis({
     host: config.redis.host,
     port: config.redis.port,
@@ -555,6 +623,7 @@ async function main() {
   });
   await waitUntilReady(`http://127.0.0.1:${PORTS.baseline}/health/ready`);
   let apis = [await startApi(PORTS.api), await startApi(PORTS.api2)];
+  await signInEveryone(data);
 
   const runs = {
     baseline: [] as Figures[],
@@ -668,6 +737,7 @@ async function main() {
 
 const cleanUp = async () => {
   await stopProcesses([...children]);
+  rabbitmqctl('delete_user', RABBIT_USER);
 };
 main()
   .then(cleanUp, async (err) => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import Joi from 'joi';
 
 /**
@@ -57,6 +58,18 @@ const productionSecret = (min: number) =>
     .min(min)
     .required()
     .invalid(...SHIPPED_SECRETS);
+
+const PROXY_SUBNET_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** One entry of TRUST_PROXY as Express reads it: a named subnet, an address, or address/prefix. */
+function isProxyName(item: string): boolean {
+  if (PROXY_SUBNET_NAMES.has(item)) return true;
+  const [address = '', prefix, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
 
 /** The password inside an amqp(s) URL, which production requires to be a real secret. */
 const rabbitPassword = (url: string) => {
@@ -127,7 +140,11 @@ const schema = Joi.object({
   TRUST_PROXY: Joi.alternatives()
     .try(
       Joi.number().integer().min(0).max(10),
-      Joi.string().pattern(/^[\w.:/]+(\s*,\s*[\w.:/]+)*$/, 'proxy list'),
+      Joi.string().custom((value: string, helpers) =>
+        value.split(',').every((item) => isProxyName(item.trim()))
+          ? value
+          : helpers.error('any.invalid'),
+      ),
     )
     .messages({
       'alternatives.match':

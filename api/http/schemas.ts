@@ -8,9 +8,9 @@ import Joi from 'joi';
  * has any business in a name. Every text a route accepts is built from these blocks.
  */
 /** C0 controls, DEL and C1 controls (Unicode category Cc). */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTER = /\p{Cc}/u;
 /** The same, but a multi-line text may hold tabs and line breaks. */
-const CONTROL_CHARACTER_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTER_BUT_LINES = /(?![\t\n\r])\p{Cc}/u;
 /** A high surrogate without its low half, or a low one without its high half. */
 const LONE_SURROGATE = /\p{Cs}/u;
 /** A letter, digit, punctuation mark or symbol (emoji included): something a reader sees. */

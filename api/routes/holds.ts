@@ -11,7 +11,7 @@ import { AppError } from '../../shared/errors';
 import type { HoldAuth } from '../../shared/holds/hold-context';
 import type { RouteSpec } from '../http/route';
 import { buyerOf, type Caller } from '../middleware/caller-auth';
-import { errorResponse, idParam, uuid } from '../http/schemas';
+import { asciiToken, errorResponse, idempotencyKey, idParam, uuid } from '../http/schemas';
 
 export interface HoldRouteDependencies {
   ctx: HoldContext;
@@ -44,9 +44,7 @@ export const intentConfirmedView = Joi.object({
 export const seatIdsSchema = (max: number) => Joi.array().items(uuid()).min(1).max(max).unique();
 
 const holdTokenHeader = Joi.object({
-  'x-hold-token': Joi.string()
-    .max(200)
-    .description('The holdToken returned when the hold was created'),
+  'x-hold-token': asciiToken(200).description('The holdToken returned when the hold was created'),
 });
 
 /**
@@ -88,7 +86,7 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       auth: 'buyer',
       idempotent: true,
       before: [rateLimit],
-      headers: Joi.object({ 'idempotency-key': Joi.string().min(1).max(200) }),
+      headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
       body: Joi.object({
         userId: uuid().description('Optional; if sent, the signed-in buyer'),
         seatIds: seatIdsSchema(maxSeatsPerHold).required(),

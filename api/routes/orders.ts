@@ -8,7 +8,15 @@ import { paymentMethods } from '../../shared/payments/methods';
 import { requestPayment } from '../../shared/payments/request-payment';
 import { notFound } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
-import { errorResponse, idParam, pageQuery, pageView, uuid } from '../http/schemas';
+import {
+  asciiToken,
+  errorResponse,
+  idempotencyKey,
+  idParam,
+  pageQuery,
+  pageView,
+  uuid,
+} from '../http/schemas';
 import { buyerOf, type Caller } from '../middleware/caller-auth';
 import { HOLD_ERRORS, ownerAuth, type HoldRouteDependencies } from './holds';
 
@@ -100,8 +108,8 @@ export function orderRoutes(
       before: [deps.rateLimit],
       params: idParam('holdId'),
       headers: Joi.object({
-        'x-hold-token': Joi.string().max(200),
-        'idempotency-key': Joi.string().min(1).max(200),
+        'x-hold-token': asciiToken(200),
+        'idempotency-key': idempotencyKey(),
       }),
       body: paymentBodySchema(),
       responses: PAYMENT_RESPONSES,

@@ -5,7 +5,7 @@ import { holdSeats, seatsNotFound } from '../../shared/holds/hold-seats';
 import { requestPayment } from '../../shared/payments/request-payment';
 import { AppError } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
-import { errorResponse, uuid } from '../http/schemas';
+import { errorResponse, idempotencyKey, uuid } from '../http/schemas';
 import {
   HOLD_ERRORS,
   holdCreatedView,
@@ -67,6 +67,7 @@ export function seedCompatRoutes(
       summary: 'Same as POST /api/v1/holds, for one seat (assento_id) or several (assento_ids)',
       idempotent: true,
       before: [rateLimit],
+      headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
       body: Joi.object({
         usuario_id: uuid().required(),
         assento_id: uuid(),
@@ -111,6 +112,7 @@ export function seedCompatRoutes(
         "Same as POST /api/v1/holds/:holdId/payment, for the user's hold on that seat (default pix)",
       idempotent: true,
       before: [rateLimit],
+      headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
       body: paymentBodySchema(
         { usuario_id: uuid().required(), assento_id: uuid().required() },
         { defaultMethod: 'pix' },

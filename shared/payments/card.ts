@@ -25,13 +25,35 @@ export function isExpired(expMonth: number, expYear: number, now = new Date()): 
   return expYear < year || (expYear === year && expMonth < month);
 }
 
+/**
+ * The holder's name is text, not bytes: no control characters, no lone UTF-16 surrogates (the
+ * same rules as api/http/schemas.ts `text()`, which shared/ cannot import).
+ */
+const holderNameSchema = Joi.string()
+  .normalize('NFC')
+  .trim()
+  .min(2)
+  .max(100)
+  .custom((value: string, helpers) =>
+    /\p{Cc}/u.test(value)
+      ? helpers.error('text.control')
+      : /\p{Cs}/u.test(value)
+        ? helpers.error('text.surrogate')
+        : value,
+  )
+  .messages({
+    'text.control': '{{#label}} must not contain control characters',
+    'text.surrogate':
+      '{{#label}} must not contain unpaired UTF-16 surrogates (it is not valid Unicode)',
+  });
+
 export const cardSchema = Joi.object({
   number: Joi.string()
     .replace(/[\s-]/g, '')
     .pattern(/^\d{12,19}$/)
     .custom((value: string, helpers) => (passesLuhn(value) ? value : helpers.error('card.luhn')))
     .required(),
-  holderName: Joi.string().trim().min(2).max(100).required(),
+  holderName: holderNameSchema.required(),
   expMonth: Joi.number().integer().min(1).max(12).required(),
   expYear: Joi.number().integer().min(2000).max(2100).required(),
   cvv: Joi.string()
