@@ -40,6 +40,9 @@ const SECURITY_HEADERS: Parameters<typeof helmet>[0] = {
     directives: {
       'img-src': ["'self'", 'data:'],
       'style-src': ["'self'", "'unsafe-inline'"],
+      // Served over plain HTTP in development and behind a TLS proxy in production: upgrading
+      // would send the docs' own scripts to an https:// origin nothing listens on.
+      'upgrade-insecure-requests': null,
     },
   },
 };

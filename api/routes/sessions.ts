@@ -3,8 +3,16 @@ import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { RouteSpec } from '../http/route';
 import { calendarDate, errorResponse, idParam, isoInstant, uuid } from '../http/schemas';
 
-/** When a session may start: years 2000 to 9999, what a box office can mean. */
-const SESSION_YEARS = { min: '2000-01-01T00:00:00.000Z', max: '9999-12-31T23:59:59.999Z' };
+/**
+ * The days a session may start on: 2000 to the second-last day of 9999. A day's list asks for
+ * sessions before the next midnight, and a year past 9999 is written `+010000`, which PostgreSQL
+ * refuses: so 9999-12-30 is the last day that can be listed, and no session starts after it.
+ */
+const SESSION_DAYS = { min: '2000-01-01', max: '9999-12-30' };
+const SESSION_STARTS = {
+  min: `${SESSION_DAYS.min}T00:00:00.000Z`,
+  max: `${SESSION_DAYS.max}T23:59:59.999Z`,
+};
 
 const sessionSummaryFields = {
   id: uuid(),
@@ -34,7 +42,7 @@ export const seatMapView = Joi.object({
 const createSessionBody = Joi.object({
   movieId: uuid().required(),
   roomId: uuid().required(),
-  startsAt: isoInstant(SESSION_YEARS).required(),
+  startsAt: isoInstant(SESSION_STARTS).required(),
   priceCents: Joi.number().integer().min(0).max(10_000_000).required(),
 });
 
@@ -47,7 +55,7 @@ export function sessionRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpe
       summary: 'List sessions, optionally of one movie or one day (UTC)',
       query: Joi.object({
         movieId: uuid(),
-        date: calendarDate({ min: '2000-01-01', max: '9999-12-31' }),
+        date: calendarDate(SESSION_DAYS),
       }),
       responses: {
         200: { description: 'Sessions by start time', schema: Joi.array().items(sessionSummary) },

@@ -526,6 +526,11 @@ const HOSTILE_STARTS_AT: Hostile[] = [
   ['is year 0', '0000-01-01T20:00:00.000Z', BAD_INSTANT],
   ['is a year BC', '-000001-01-01T20:00:00.000Z', BAD_INSTANT],
   ['is year 1999', '1999-12-31T23:59:59.999Z', BAD_INSTANT],
+  [
+    'is the last day of 9999, whose next midnight cannot be queried',
+    '9999-12-31T00:00:00.000Z',
+    BAD_INSTANT,
+  ],
   ['is year 10000', '+010000-01-01T00:00:00.000Z', BAD_INSTANT],
   ['is the last day JavaScript knows', '+275760-09-13T00:00:00.000Z', BAD_INSTANT],
   ['holds a NUL character', `${nextYear}-06-01T20:00:00.000Z\u0000`, BAD_INSTANT],
@@ -535,6 +540,7 @@ const HOSTILE_STARTS_AT: Hostile[] = [
 const HOSTILE_URL_DAY: Hostile[] = [
   ['is year 0', '0000-01-01', BAD_DAY],
   ['is year 1999', '1999-12-31', BAD_DAY],
+  ['is the last day of 9999, whose next midnight cannot be queried', '9999-12-31', BAD_DAY],
   ['is 30 February', '2030-02-30', BAD_DAY],
   ['is year +275760', '%2B275760-09-13', BAD_DAY],
   ['holds a NUL character', '2030-01-01%00', BAD_DAY],
@@ -640,19 +646,6 @@ describe('hostile input', () => {
     },
   );
 
-  it('when a sign-up body carries a __proto__ key, then it answers 400 naming body.__proto__', async () => {
-    const res = await http()
-      .post('/api/v1/users')
-      .set('Content-Type', 'application/json')
-      .send(
-        '{"name":"Proto","email":"proto@example.com","password":"a-long-password","__proto__":{"admin":true}}',
-      )
-      .expect(400);
-    expect(res.body.error.fields.map((f: { field: string }) => f.field)).toEqual([
-      'body.__proto__',
-    ]);
-  });
-
   it('when a path id is not valid percent-encoding (an encoded lone surrogate), then it answers 400, never 5xx', async () => {
     const res = await http().post('/api/v1/orders/%ED%A0%80/refund').set(api.adminAuth).expect(400);
     expect(res.body.error.code).toEqual(expect.any(String));
@@ -740,7 +733,7 @@ describe('valid unicode is still welcome', () => {
       .expect(201);
   });
 
-  it('when an admin adds a movie, a room and a session with unicode names, then they are stored as sent, and the last instant of 9999 is a valid start', async () => {
+  it('when an admin adds a movie, a room and a session with unicode names, then they are stored as sent, and the last instant of 9999-12-30 is a valid start, listed under its day', async () => {
     const movie = (
       await http()
         .post('/api/v1/movies')
@@ -772,14 +765,14 @@ describe('valid unicode is still welcome', () => {
         .send({
           movieId: movie.id,
           roomId: room.id,
-          startsAt: '9999-12-31T23:59:59.999Z',
+          startsAt: '9999-12-30T23:59:59.999Z',
           priceCents: 10_000_000,
         })
         .expect(201)
     ).body;
     const listed = await http()
       .get('/api/v1/sessions')
-      .query({ movieId: movie.id, date: '9999-12-31' })
+      .query({ movieId: movie.id, date: '9999-12-30' })
       .expect(200);
     expect(listed.body.map((s: { id: string }) => s.id)).toEqual([session.id]);
   });
