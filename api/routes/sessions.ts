@@ -7,6 +7,7 @@ import { calendarDate, errorResponse, idParam, isoInstant, uuid } from '../http/
  * The days a session may start on: 2000 to the second-last day of 9999. A day's list asks for
  * sessions before the next midnight, and a year past 9999 is written `+010000`, which PostgreSQL
  * refuses: so 9999-12-30 is the last day that can be listed, and no session starts after it.
+ * Listing an earlier day than 2000 is fine (and empty).
  */
 const SESSION_DAYS = { min: '2000-01-01', max: '9999-12-30' };
 const SESSION_STARTS = {
@@ -55,7 +56,7 @@ export function sessionRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpe
       summary: 'List sessions, optionally of one movie or one day (UTC)',
       query: Joi.object({
         movieId: uuid(),
-        date: calendarDate(SESSION_DAYS),
+        date: calendarDate({ max: SESSION_DAYS.max }),
       }),
       responses: {
         200: { description: 'Sessions by start time', schema: Joi.array().items(sessionSummary) },

@@ -539,7 +539,6 @@ const HOSTILE_STARTS_AT: Hostile[] = [
 
 const HOSTILE_URL_DAY: Hostile[] = [
   ['is year 0', '0000-01-01', BAD_DAY],
-  ['is year 1999', '1999-12-31', BAD_DAY],
   ['is the last day of 9999, whose next midnight cannot be queried', '9999-12-31', BAD_DAY],
   ['is 30 February', '2030-02-30', BAD_DAY],
   ['is year +275760', '%2B275760-09-13', BAD_DAY],
