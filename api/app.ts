@@ -27,7 +27,9 @@ import { orderRoutes } from './routes/orders';
 import { movieRoutes } from './routes/movies';
 import { roomRoutes } from './routes/rooms';
 import { seedCompatRoutes } from './routes/seed-compat';
+import { seatStreamRoutes } from './routes/seat-stream';
 import { sessionRoutes } from './routes/sessions';
+import { SeatMapFeed } from './live/seat-map-feed';
 import { userRoutes } from './routes/users';
 
 /**
@@ -55,6 +57,11 @@ export interface AppDependencies {
   queues: CheckoutQueues;
   /** Warmed by the caller (it queries Postgres). */
   directory: Directory;
+  /**
+   * Follows the seat change logs for live seat maps; the caller closes it on shutdown (it ends
+   * every open stream). Made here when not given; it opens nothing until a client subscribes.
+   */
+  seatMapFeed?: SeatMapFeed;
 }
 
 /**
@@ -68,6 +75,7 @@ export function createApp({
   redis,
   queues,
   directory,
+  seatMapFeed = new SeatMapFeed(redis, logger),
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
   const sessions = new BuyerSessions(orm, config.auth);
@@ -96,6 +104,7 @@ export function createApp({
     ...movieRoutes({ catalogue }),
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
+    ...seatStreamRoutes({ catalogue, feed: seatMapFeed, settings: config.liveMap }),
     ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
     ...orderRoutes({ ...holdDeps, orm }),
     // The seed's routes name the buyer by `usuario_id` alone: development only (SEED_ROUTES).

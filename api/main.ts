@@ -8,6 +8,7 @@ import { createCheckoutQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
 import { createApp } from './app';
+import { SeatMapFeed } from './live/seat-map-feed';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -19,7 +20,10 @@ async function main(): Promise<void> {
   const queues = createCheckoutQueues(config);
   const directory = new Directory(orm);
   await directory.warmUp();
-  const server = createServer(createApp({ config, logger, orm, redis, queues, directory }));
+  const seatMapFeed = new SeatMapFeed(redis, logger);
+  const server = createServer(
+    createApp({ config, logger, orm, redis, queues, directory, seatMapFeed }),
+  );
   // Longer than a typical load balancer's idle timeout, so it never reuses a socket we closed.
   server.keepAliveTimeout = 65_000;
   server.listen(config.port, () => {
@@ -27,11 +31,12 @@ async function main(): Promise<void> {
   });
 
   stopGracefullyOnSignals(logger, async () => {
-    // Stop accepting, let in-flight requests finish, then close what they used.
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    // Stop accepting, end the live seat maps (their clients reconnect elsewhere with
+    // Last-Event-ID), let in-flight requests finish, then close what they used.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await seatMapFeed.close();
+    await closed;
     await queues.close();
     await Promise.all([orm.close(), redis.quit()]);
   });

@@ -30,6 +30,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   catalogueCacheTtlSeconds: number;
   metricsPort: number;
+  /** Live seat maps over Server-Sent Events (api/routes/seat-stream.ts). */
+  liveMap: { heartbeatMs: number; maxBufferBytes: number };
   /** The payment reconciler (shared/payments/reconcile-payments.ts). */
   paymentReconciler: { stuckAfterMs: number; everyMs: number };
 }
@@ -152,6 +154,11 @@ const schema = Joi.object({
     }),
   CATALOGUE_CACHE_TTL_SECONDS: Joi.number().integer().min(0).default(5),
   METRICS_PORT: Joi.number().port().default(9100),
+  LIVE_MAP_HEARTBEAT_SECONDS: Joi.number().min(0.1).max(300).default(15),
+  LIVE_MAP_MAX_BUFFER_BYTES: Joi.number()
+    .integer()
+    .min(1024)
+    .default(256 * 1024),
   PAYMENT_STUCK_AFTER_SECONDS: Joi.number().min(1).default(20),
   PAYMENT_RECONCILE_EVERY_SECONDS: Joi.number().min(0.2).default(5),
 }).unknown(true);
@@ -208,6 +215,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: v.TRUST_PROXY ?? false,
     catalogueCacheTtlSeconds: v.CATALOGUE_CACHE_TTL_SECONDS,
     metricsPort: v.METRICS_PORT,
+    liveMap: {
+      heartbeatMs: v.LIVE_MAP_HEARTBEAT_SECONDS * 1000,
+      maxBufferBytes: v.LIVE_MAP_MAX_BUFFER_BYTES,
+    },
     paymentReconciler: {
       stuckAfterMs: v.PAYMENT_STUCK_AFTER_SECONDS * 1000,
       everyMs: v.PAYMENT_RECONCILE_EVERY_SECONDS * 1000,

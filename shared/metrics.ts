@@ -119,3 +119,13 @@ export const paymentsReconciled = new Counter({
   help: 'Paying holds the reconciler found stuck and drove on, by action (settled, charged_again); already_settled only tidied its index',
   labelNames: ['action'] as const,
 });
+
+export const liveMapSubscribers = new Gauge({
+  name: 'live_map_subscribers',
+  help: 'Clients following a live seat map (Server-Sent Events) on this API instance',
+});
+
+export const liveMapDropped = new Counter({
+  name: 'live_map_dropped_total',
+  help: 'Live seat map clients disconnected because they did not keep up (they reconnect with Last-Event-ID)',
+});

@@ -18,6 +18,8 @@ export interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The handler answered itself (an event stream): nothing is left to send. */
+  streamed?: boolean;
 }
 
 /**
@@ -103,6 +105,7 @@ export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): Requ
             run,
           )
         : await run();
+    if (result.streamed) return;
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
     if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);

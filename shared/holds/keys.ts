@@ -8,6 +8,8 @@ export const holdKey = (sessionId: string, holdId: string) => `hold:{${sessionId
 export const userSeatsKey = (sessionId: string, userId: string) =>
   `user-seats:{${sessionId}}:${userId}`;
 export const eventsKey = (sessionId: string) => `events:{${sessionId}}`;
+/** The session's seat change log, for live seat maps (capped; scripts/includes/common.lua). */
+export const seatLogKey = (sessionId: string) => `seatlog:{${sessionId}}`;
 
 /** holdId → sessionId, so routes that name only a hold find its slot. Not touched by scripts. */
 export const holdSessionKey = (holdId: string) => `hold-session:${holdId}`;

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { createApp } from '../../api/app';
+import { createApp, type AppDependencies } from '../../api/app';
 import { Directory } from '../../shared/catalogue/directory';
 import { createCheckoutQueues, type CheckoutQueues } from '../../shared/queues';
 import { createRedis } from '../../shared/redis';
@@ -19,7 +19,10 @@ export interface TestApi {
  * One more API instance on an existing test database, with connections of its own, as
  * api/main.ts wires one (another "process" behind the same load balancer).
  */
-export async function apiInstance(db: TestDatabase) {
+export async function apiInstance(
+  db: Pick<TestDatabase, 'config' | 'orm'>,
+  overrides: Partial<AppDependencies> = {},
+) {
   const redis = createRedis(db.config, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
   const queues = createCheckoutQueues(db.config);
   const directory = new Directory(db.orm);
@@ -31,6 +34,7 @@ export async function apiInstance(db: TestDatabase) {
     redis,
     queues,
     directory,
+    ...overrides,
   });
   return { app, redis, queues };
 }

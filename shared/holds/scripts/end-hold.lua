@@ -22,7 +22,8 @@
                                   was scheduled; a newer job owns its expiry
     {'NOT_DUE', expiresAt}        expire: the clock has not run out yet (early or skewed job)
 
-  Events: hold.released | hold.expired, then seat.released for each seat this hold still owned
+  Events: hold.released | hold.expired, then seat.released for each seat this hold still owned;
+          seat log: those seats 'available'
 ]]
 --- @include "common"
 
@@ -70,4 +71,5 @@ for _, seatId in ipairs(freed) do
     sessionId = hold.sessionId, seatId = seatId, holdId = holdId, reason = endStage,
   })
 end
+logSeatChanges(hold.sessionId, freed, 'available')
 return {'OK', endStage}

@@ -25,7 +25,7 @@
     {'SEAT_UNAVAILABLE', seatId...}  those seats are held or sold; nothing was held
     {'HOLD_LIMIT', seatsHeldNow}     the user would hold more than ARGV[6]; nothing was held
 
-  Events: hold.created
+  Events: hold.created; seat log: the seats 'held'
 ]]
 --- @include "common"
 
@@ -68,4 +68,5 @@ redis.call('ZADD', deadlinesKey(sessionId), expiresAt, holdId)
 emit(streamKey, 'hold.created', now, {
   holdId = holdId, userId = userId, sessionId = sessionId, seatIds = seatIds, expiresAt = expiresAt,
 })
+logSeatChanges(sessionId, seatIds, 'held')
 return {'OK', expiresAt}

@@ -13,20 +13,21 @@
     {'OK', freedCount}   seats that were sold to this order are available again (a seat sold to
                          another order, or already free, is left alone)
 
-  Events: seat.released for each seat freed (reason 'refunded')
+  Events: seat.released for each seat freed (reason 'refunded'); seat log: those 'available'
 ]]
 --- @include "common"
 
 local streamKey, orderId, sessionId = KEYS[1], ARGV[1], ARGV[2]
 local now = nowMs()
-local freed = 0
+local freed = {}
 for i = 2, #KEYS do
   if redis.call('GET', KEYS[i]) == 'sold:' .. orderId then
     redis.call('DEL', KEYS[i])
-    freed = freed + 1
+    freed[#freed + 1] = ARGV[i + 1]
     emit(streamKey, 'seat.released', now, {
       sessionId = sessionId, seatId = ARGV[i + 1], orderId = orderId, reason = 'refunded',
     })
   end
 end
-return {'OK', freed}
+logSeatChanges(sessionId, freed, 'available')
+return {'OK', #freed}

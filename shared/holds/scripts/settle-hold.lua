@@ -27,7 +27,8 @@
     {'STALE', stage, orderId}     the hold is not paying for ARGV[2]
 
   Events: seat.released for each seat freed ('failed'); the order and payment events are
-  published from Postgres's outbox and by the payment worker.
+  published from Postgres's outbox and by the payment worker. Seat log: the seats 'sold'
+  ('paid') or the seats freed 'available' ('failed').
 ]]
 --- @include "common"
 
@@ -65,6 +66,7 @@ if outcome == 'declined' then
   return {'OK', 'confirmed', expiresAt}
 end
 
+local freed = {}
 for _, seatId in ipairs(hold.seatIds) do
   local key = seatKey(hold.sessionId, seatId)
   local owner = redis.call('GET', key)
@@ -72,12 +74,15 @@ for _, seatId in ipairs(hold.seatIds) do
     redis.call('SET', key, 'sold:' .. orderId)
   elseif owner == holdId then
     redis.call('DEL', key)
+    freed[#freed + 1] = seatId
     emit(streamKey, 'seat.released', now, {
       sessionId = hold.sessionId, seatId = seatId, holdId = holdId, reason = 'payment_failed',
     })
   end
   redis.call('ZREM', userKey, holdId .. ':' .. seatId)
 end
+if outcome == 'paid' then logSeatChanges(hold.sessionId, hold.seatIds, 'sold')
+else logSeatChanges(hold.sessionId, freed, 'available') end
 local stage = settledStage[outcome]
 redis.call('HSET', holdKey, 'stage', stage, 'endedAt', now)
 redis.call('HDEL', holdKey, 'paymentToken')

@@ -40,6 +40,19 @@ local function splitIds(csv)
   return ids
 end
 
+-- The session's seat change log (stream, capped at about SEAT_LOG_LENGTH entries) that live seat
+-- maps follow (GET /api/v1/sessions/:id/seats/stream): one entry per change, in the order the
+-- changes happened, written in the same atomic step as the change. Unlike events:{sid}, which
+-- the relay empties, nothing consumes it; it only ages out.
+local SEAT_LOG_LENGTH = 1000
+local function logSeatChanges(sessionId, seatIds, status)
+  if #seatIds == 0 then return end
+  local changes = {}
+  for i, seatId in ipairs(seatIds) do changes[i] = { id = seatId, status = status } end
+  redis.call('XADD', 'seatlog:{' .. sessionId .. '}', 'MAXLEN', '~', SEAT_LOG_LENGTH, '*',
+    'data', cjson.encode({ changes = changes }))
+end
+
 -- Appends one event to the session's stream; the relay worker publishes it to RabbitMQ.
 local function emit(streamKey, eventType, now, data)
   redis.call('XADD', streamKey, '*', 'type', eventType, 'occurredAt', now, 'data', cjson.encode(data))

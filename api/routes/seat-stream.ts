@@ -1,0 +1,94 @@
+import type { Request, Response } from 'express';
+import { createSession } from 'better-sse';
+import Joi from 'joi';
+import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type { Config } from '../../shared/config';
+import { liveMapDropped } from '../../shared/metrics';
+import type { RouteSpec } from '../http/route';
+import { errorResponse, idParam } from '../http/schemas';
+import { isLogPosition, type LogPosition, type SeatMapFeed } from '../live/seat-map-feed';
+
+export interface SeatStreamDependencies {
+  catalogue: Catalogue;
+  feed: SeatMapFeed;
+  settings: Config['liveMap'];
+}
+
+/**
+ * The live seat map (§4.7): Server-Sent Events through better-sse. First a `snapshot` (the seat
+ * map as GET /api/v1/sessions/:id gives it), then `seats` events `{changes:[{id, status}]}` in
+ * the order they happened; every event's id is its position in the session's change log, so a
+ * client that reconnects with Last-Event-ID gets exactly what it missed, or a new snapshot when
+ * that position has aged out of the (capped) log. A comment every LIVE_MAP_HEARTBEAT_SECONDS keeps
+ * proxies from closing an idle stream. A client whose unsent events pass
+ * LIVE_MAP_MAX_BUFFER_BYTES is not keeping up and is disconnected (it comes back with
+ * Last-Event-ID) rather than buffered without bound.
+ */
+export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/v1/sessions/:id/seats/stream',
+      tag: 'Catalogue',
+      summary:
+        'Live seat map (text/event-stream): a snapshot event, then seats events as seats change',
+      params: idParam(),
+      headers: Joi.object({
+        'last-event-id': Joi.string()
+          .max(64)
+          .description('The id of the last event received, to resume after a reconnect'),
+      }),
+      responses: {
+        200: { description: 'An event stream: snapshot, then seats {changes:[{id, status}]}' },
+        404: errorResponse('SESSION_NOT_FOUND'),
+      },
+      handler: async ({ params, headers, req }) => {
+        await streamSeatMap(deps, params.id as string, headers['last-event-id'], req);
+        return { status: 200, streamed: true };
+      },
+    },
+  ];
+}
+
+async function streamSeatMap(
+  { catalogue, feed, settings }: SeatStreamDependencies,
+  sessionId: string,
+  lastEventId: string | undefined,
+  req: Request,
+): Promise<void> {
+  await catalogue.sessionLayout(sessionId); // 404 before the stream starts
+  const resumable =
+    lastEventId !== undefined &&
+    isLogPosition(lastEventId) &&
+    (await feed.canResumeFrom(sessionId, lastEventId));
+  const res = req.res as Response;
+  const session = await createSession(req, res, {
+    keepAlive: settings.heartbeatMs,
+    retry: 2_000,
+    // Events are pushed as the JSON the scripts (or the catalogue) already wrote.
+    serializer: (data) => data as string,
+    trustClientEventId: false,
+    headers: { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' },
+  });
+  let position: LogPosition;
+  if (resumable) position = lastEventId;
+  else {
+    // The position first, then the statuses: a change in between is in both, and applying a
+    // status twice changes nothing, while the other order could lose one.
+    position = await feed.head(sessionId);
+    session.push(JSON.stringify(await catalogue.seatMap(sessionId)), 'snapshot', position);
+  }
+  const unsubscribe = await feed.subscribe(sessionId, position, {
+    deliver: (entries) => {
+      if (!session.isConnected) return;
+      for (const [id, data] of entries) session.push(data, 'seats', id);
+      if (res.writableLength > settings.maxBufferBytes) {
+        liveMapDropped.inc();
+        res.destroy();
+      }
+    },
+    end: () => res.end(),
+  });
+  if (!session.isConnected) unsubscribe();
+  else session.once('disconnected', unsubscribe);
+}
