@@ -89,9 +89,8 @@ export class SeatMapFeed {
    * trusted only while nothing was ever trimmed; otherwise the client gets a new snapshot.
    */
   async canResumeFrom(sessionId: string, position: LogPosition): Promise<boolean> {
-    const info = (await this.redis
-      .xinfo('STREAM', seatLogKey(sessionId))
-      .catch(() => null)) as unknown[] | null;
+    const info = (await this.redis.xinfo('STREAM', seatLogKey(sessionId)).catch(() => null)) as
+      unknown[] | null;
     if (!info) return position === LOG_START;
     const field = (name: string) => info[info.indexOf(name) + 1];
     const neverTrimmed = Number(field('entries-added')) === Number(field('length'));
