@@ -76,5 +76,20 @@ export default defineConfig(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // The demo page's script runs in the browser (a classic script, no modules).
+    files: ['api/demo/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        ...nodeGlobals,
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        EventSource: 'readonly',
+        FormData: 'readonly',
+      },
+    },
+  },
   prettier,
 );

@@ -12,6 +12,7 @@ import { createHoldContext } from '../shared/holds/hold-context';
 import type { CheckoutQueues } from '../shared/queues';
 import { renderMetrics } from '../shared/metrics';
 import { bullBoard } from './bull-board';
+import { demoPage } from './demo/demo-page';
 import { IdempotencyStore } from './http/idempotency';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
@@ -121,6 +122,7 @@ export function createApp({
     res.json(openApi);
   });
   app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
+  app.use(demoPage());
 
   app.use('/admin/queues', adminAuth(config.adminToken, { allowBasic: true }), bullBoard(queues));
   app.get('/metrics', adminAuth(config.adminToken), async (_req, res) => {

@@ -1,8 +1,8 @@
 // tsc compiles TypeScript only: copy the other files the processes read at run time (the Redis
-// Lua scripts) to the same place under dist/.
+// Lua scripts, the demo page's static files) to the same place under dist/.
 import { cpSync, existsSync } from 'node:fs';
 
-for (const dir of ['shared']) {
+for (const dir of ['shared', 'api']) {
   if (!existsSync(dir)) continue;
   cpSync(dir, `dist/${dir}`, {
     recursive: true,
