@@ -19,6 +19,7 @@ import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { Redis } from 'ioredis';
 import { hashPassword } from '../shared/auth/passwords';
+import { liveMapScenario } from './live-map';
 import { loadConfig } from '../shared/config';
 import { dropDatabase } from '../shared/db/database-admin';
 import { initOrm, type Orm } from '../shared/db/orm';
@@ -28,6 +29,7 @@ import { createLogger } from '../shared/logger';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 2000);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
 const ROOT = path.join(__dirname, '..');
 // Production mode refuses shipped or weak secrets: each run makes its own.
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
@@ -638,6 +640,16 @@ async function main() {
     runs.seatmap.push(await seatMap(data));
     races.push(await race(data, dealer, redis));
   }
+  console.log(`live map: ${SUBSCRIBERS} subscribers on one session while holds run`);
+  const liveMap = await liveMapScenario({
+    apiUrl: `http://127.0.0.1:${PORTS.api}`,
+    subscribers: SUBSCRIBERS,
+    holds: 1000,
+    quiet: dealer.freshSession(),
+    watched: dealer.freshSession(),
+    authorizations: [...data.bearer.values()],
+  });
+  console.log(JSON.stringify(liveMap));
   const apiMetrics = await scrapeApi();
   await stopProcesses([baselineServer]);
 
@@ -683,6 +695,7 @@ async function main() {
       seatmap: { median: seatmap, runs: runs.seatmap, ratioToBaseline: ratio(seatmap) },
       race: { runs: races, allExact: races.every((r) => r.exact) },
       checkout: { oneCopy: checkout1, threeCopies: checkout3 },
+      liveMap,
     },
     where: { api: apiMetrics },
     targets: {
@@ -694,6 +707,11 @@ async function main() {
       },
       seatmap: { target: '≥ 0.5 × baseline', value: ratio(seatmap), met: ratio(seatmap) >= 0.5 },
       race: { target: 'exact', met: races.every((r) => r.exact) },
+      liveMapP99: {
+        target: `p99 change-to-delivery ≤ 250 ms (${SUBSCRIBERS} subscribers)`,
+        value: liveMap.latencyMs.p99,
+        met: liveMap.latencyMs.p99 <= 250 && liveMap.delivered === liveMap.expectedDeliveries,
+      },
       checkoutThroughput: {
         target: '≥ 500 paid/s (3 copies)',
         value: checkout3.paidOrdersPerSecond,

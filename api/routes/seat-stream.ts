@@ -25,6 +25,7 @@ export interface SeatStreamDependencies {
  * Last-Event-ID) rather than buffered without bound.
  */
 export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
+  const snapshot = sharedSnapshots(deps);
   return [
     {
       method: 'get',
@@ -43,15 +44,43 @@ export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
         404: errorResponse('SESSION_NOT_FOUND'),
       },
       handler: async ({ params, headers, req }) => {
-        await streamSeatMap(deps, params.id as string, headers['last-event-id'], req);
+        await streamSeatMap(deps, snapshot, params.id as string, headers['last-event-id'], req);
         return { status: 200, streamed: true };
       },
     },
   ];
 }
 
+interface Snapshot {
+  position: LogPosition;
+  json: string;
+}
+
+/**
+ * A session's snapshot, computed once for every client that asks while it is being computed: a
+ * premiere's audience arrives together, and each snapshot is the whole seat map. Sharing it is
+ * safe: each client then follows the log from the snapshot's own position.
+ */
+function sharedSnapshots({ catalogue, feed }: SeatStreamDependencies) {
+  const inFlight = new Map<string, Promise<Snapshot>>();
+  return (sessionId: string): Promise<Snapshot> => {
+    let snapshot = inFlight.get(sessionId);
+    if (!snapshot) {
+      snapshot = (async () => {
+        // The position first, then the statuses: a change in between is in both, and applying
+        // a status twice changes nothing, while the other order could lose one.
+        const position = await feed.head(sessionId);
+        return { position, json: JSON.stringify(await catalogue.seatMap(sessionId)) };
+      })().finally(() => inFlight.delete(sessionId));
+      inFlight.set(sessionId, snapshot);
+    }
+    return snapshot;
+  };
+}
+
 async function streamSeatMap(
   { catalogue, feed, settings }: SeatStreamDependencies,
+  snapshot: (sessionId: string) => Promise<Snapshot>,
   sessionId: string,
   lastEventId: string | undefined,
   req: Request,
@@ -73,10 +102,9 @@ async function streamSeatMap(
   let position: LogPosition;
   if (resumable) position = lastEventId;
   else {
-    // The position first, then the statuses: a change in between is in both, and applying a
-    // status twice changes nothing, while the other order could lose one.
-    position = await feed.head(sessionId);
-    session.push(JSON.stringify(await catalogue.seatMap(sessionId)), 'snapshot', position);
+    const current = await snapshot(sessionId);
+    position = current.position;
+    session.push(current.json, 'snapshot', position);
   }
   const unsubscribe = await feed.subscribe(sessionId, position, {
     deliver: (entries) => {
