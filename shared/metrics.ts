@@ -19,7 +19,7 @@ export const httpRequestDuration = new Histogram({
 
 export const holdOutcomes = new Counter({
   name: 'holds_total',
-  help: 'Hold attempts by outcome: created, conflict (seat taken), limit (HOLD_LIMIT), expired, released',
+  help: 'Hold attempts by outcome: created, conflict (seat taken), no_seats (best available found none), limit (HOLD_LIMIT), expired, released',
   labelNames: ['outcome'] as const,
 });
 

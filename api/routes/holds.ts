@@ -5,6 +5,7 @@ import type { Directory } from '../../shared/catalogue/directory';
 import { confirmIntent } from '../../shared/holds/confirm-intent';
 import type { HoldContext } from '../../shared/holds/hold-context';
 import { readHold } from '../../shared/holds/hold-records';
+import { holdBestSeats } from '../../shared/holds/hold-best-seats';
 import { holdSeats } from '../../shared/holds/hold-seats';
 import { releaseHold } from '../../shared/holds/release-hold';
 import { AppError } from '../../shared/errors';
@@ -42,6 +43,35 @@ export const intentConfirmedView = Joi.object({
 
 /** Seat ids of one request: 1 to MAX_SEATS_PER_HOLD distinct seats. */
 export const seatIdsSchema = (max: number) => Joi.array().items(uuid()).min(1).max(max).unique();
+
+const buyerField = uuid().description('Optional; if sent, the signed-in buyer');
+
+/**
+ * The body of POST /api/v1/holds, in one of two forms: `seatIds` (these seats), or `sessionId`
+ * with `quantity` (the best available, §4.8). A body with `seatIds` is the first form, so extra
+ * best-available fields in it are refused by name; any other body is the second.
+ */
+export const holdRequestSchema = (max: number) =>
+  Joi.alternatives()
+    .conditional('.seatIds', {
+      is: Joi.exist(),
+      then: Joi.object({
+        userId: buyerField,
+        seatIds: seatIdsSchema(max).required(),
+      }).description('These seats, all or nothing'),
+      otherwise: Joi.object({
+        userId: buyerField,
+        sessionId: uuid()
+          .required()
+          .messages({ 'any.required': '{{#label}} is required (or send seatIds instead)' }),
+        quantity: Joi.number().strict().integer().min(1).max(max).required(),
+        together: Joi.boolean()
+          .strict()
+          .default(true)
+          .description('true: adjacent seats in one row; false: the best seats, even if apart'),
+      }).description('Best available: the server picks the seats'),
+    })
+    .label('HoldRequest');
 
 const holdTokenHeader = Joi.object({
   'x-hold-token': asciiToken(200).description('The holdToken returned when the hold was created'),
@@ -82,35 +112,46 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       method: 'post',
       path: '/api/v1/holds',
       tag: 'Holds',
-      summary: 'Hold seats of one session: all or nothing, first click wins',
+      summary: 'Hold seats of one session: all or nothing, first click wins; or the best available',
       auth: 'buyer',
       idempotent: true,
       before: [rateLimit],
       headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
-      body: Joi.object({
-        userId: uuid().description('Optional; if sent, the signed-in buyer'),
-        seatIds: seatIdsSchema(maxSeatsPerHold).required(),
-      }),
+      body: holdRequestSchema(maxSeatsPerHold),
       responses: {
         201: { description: 'Held; keep holdToken, it is shown once', schema: holdCreatedView },
         400: errorResponse('VALIDATION_FAILED, or SEATS_IN_SEVERAL_SESSIONS'),
         401: errorResponse('UNAUTHENTICATED'),
         403: errorResponse('FORBIDDEN: userId is not the signed-in buyer'),
-        404: errorResponse('SEAT_NOT_FOUND'),
-        409: errorResponse('SEAT_UNAVAILABLE (seatIds lists the taken seats) or SESSION_STARTED'),
+        404: errorResponse('SEAT_NOT_FOUND, or SESSION_NOT_FOUND (best available)'),
+        409: errorResponse(
+          'SEAT_UNAVAILABLE (seatIds lists the taken seats), NO_SEATS_TOGETHER or ' +
+            'NO_SEATS_AVAILABLE (best available: nothing fits; seatsAvailable), or SESSION_STARTED',
+        ),
         422: errorResponse('IDEMPOTENCY_KEY_REUSED with a different body'),
         429: errorResponse(
           'HOLD_LIMIT (seats per user per session) or RATE_LIMITED (with Retry-After)',
         ),
       },
-      handler: async ({ body, headers, caller }) => ({
-        status: 201,
-        body: await holdSeats(
-          deps,
-          { userId: buyerOfHold(caller, body.userId), seatIds: body.seatIds },
-          headers['idempotency-key'],
-        ),
-      }),
+      handler: async ({ body, headers, caller }) => {
+        const userId = buyerOfHold(caller, body.userId);
+        const key = headers['idempotency-key'];
+        return {
+          status: 201,
+          body: body.seatIds
+            ? await holdSeats(deps, { userId, seatIds: body.seatIds }, key)
+            : await holdBestSeats(
+                deps,
+                {
+                  userId,
+                  sessionId: body.sessionId,
+                  quantity: body.quantity,
+                  together: body.together,
+                },
+                key,
+              ),
+        };
+      },
     },
     {
       method: 'get',

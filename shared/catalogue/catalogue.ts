@@ -7,7 +7,7 @@ import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
 import { hashPassword } from '../auth/passwords';
 import { AppError, notFound } from '../errors';
 import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
-import { ROOM_LIMITS, seatLayout } from './seat-layout';
+import { byRowName, ROOM_LIMITS, seatLayout } from './seat-layout';
 
 export const CURRENCY = 'BRL';
 
@@ -333,9 +333,8 @@ export class Catalogue {
   }
 }
 
-// Rows sort by length first so that "AA" comes after "Z", as on the room's floor.
 function byRowThenNumber(a: SeatView, b: SeatView): number {
-  return a.row.length - b.row.length || a.row.localeCompare(b.row) || a.number - b.number;
+  return byRowName(a.row, b.row) || a.number - b.number;
 }
 
 function withoutSeats({ seats: _seats, ...rest }: SessionLayout): Omit<SessionLayout, 'seats'> {

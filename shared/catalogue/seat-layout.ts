@@ -29,3 +29,32 @@ export function seatLayout(rows: number, seatsPerRow: number): SeatPosition[] {
   }
   return seats;
 }
+
+/**
+ * One row as it stands on the floor, column by column from its left end: a seat's id, or `null`
+ * where the row has no seat (an aisle, or the indent of a shorter row). Seats in neighbouring
+ * columns are adjacent; a `null` between them is an aisle, so seats across it are not.
+ */
+export type SeatRow = (string | null)[];
+
+/**
+ * A session's seats as rows of columns, front (row A, nearest the screen) to back: the seat
+ * numbered n stands in column n (index n - 1), and a number the row skips is a column without a
+ * seat. Today's rooms number every row 1…seatsPerRow, so they have no gaps; a room with aisles
+ * would give them as skipped numbers, and every reader of these rows handles that.
+ */
+export function seatRows(seats: readonly { id: string; row: string; number: number }[]): SeatRow[] {
+  const rows = new Map<string, SeatRow>();
+  for (const seat of seats) {
+    let row = rows.get(seat.row);
+    if (!row) rows.set(seat.row, (row = []));
+    while (row.length < seat.number) row.push(null);
+    row[seat.number - 1] = seat.id;
+  }
+  return [...rows.keys()].sort(byRowName).map((name) => rows.get(name)!);
+}
+
+/** Row names in floor order: by length first, so "AA" comes after "Z". */
+export function byRowName(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Catalogue } from '../catalogue/catalogue';
+import type { Catalogue, SessionLayout } from '../catalogue/catalogue';
 import type { Directory } from '../catalogue/directory';
 import { AppError } from '../errors';
 import { nameBasedUuid } from '../ids';
@@ -8,6 +8,7 @@ import { scheduleExpiry } from '../queues';
 import { HOLD_RECORD_RETENTION_MS, secondsUntil, type HoldContext } from './hold-context';
 import { newHoldToken, hashHoldToken, sealHoldToken, unsealHoldToken } from './hold-token';
 import type { HoldStage } from './hold-records';
+import type { ScriptReply } from './scripts';
 import {
   EVENT_STREAMS_KEY,
   eventsKey,
@@ -44,6 +45,8 @@ export interface HoldSeatsDependencies {
 const OUTCOME_OF_STATUS: Record<string, string> = {
   OK: 'created',
   SEAT_UNAVAILABLE: 'conflict',
+  NO_SEATS_TOGETHER: 'no_seats',
+  NO_SEATS_AVAILABLE: 'no_seats',
   HOLD_LIMIT: 'limit',
 };
 
@@ -67,13 +70,10 @@ export async function holdSeats(
   { userId, seatIds }: HoldRequest,
   idempotencyKey?: string,
 ): Promise<HoldCreated> {
-  const [userExists, sessionOfSeat] = await Promise.all([
-    directory.userExists(userId),
+  const [, sessionOfSeat] = await Promise.all([
+    requireUser(directory, userId),
     directory.sessionsOfSeats(seatIds),
   ]);
-  if (!userExists) {
-    throw new AppError(404, 'USER_NOT_FOUND', `No user with id ${userId}.`, { userId });
-  }
   const unknownSeats = seatIds.filter((id) => !sessionOfSeat.has(id));
   if (unknownSeats.length > 0) {
     throw seatsNotFound(unknownSeats);
@@ -90,29 +90,85 @@ export async function holdSeats(
     );
   }
   const sessionId = sessionIds[0]!;
+  await openSession(ctx, catalogue, sessionId);
+
+  const hold = newHold(
+    userId,
+    sessionId,
+    `hold/${userId}/${[...seatIds].sort().join(',')}`,
+    idempotencyKey,
+  );
+  const { keys, args } = holdScriptInput(ctx, hold);
+  const reply = await ctx.scripts.holdSeats(
+    [...keys, ...seatIds.map((id) => seatKey(sessionId, id))],
+    [...args, ...seatIds],
+  );
+  return answerOf(ctx, hold, reply, () => seatIds, {
+    SEAT_UNAVAILABLE: (taken) =>
+      new AppError(409, 'SEAT_UNAVAILABLE', 'Some seats are already held or sold.', {
+        seatIds: taken.map(String),
+      }),
+  });
+}
+
+/** The buyer must exist (404 USER_NOT_FOUND otherwise). */
+export async function requireUser(directory: Directory, userId: string): Promise<void> {
+  if (!(await directory.userExists(userId))) {
+    throw new AppError(404, 'USER_NOT_FOUND', `No user with id ${userId}.`, { userId });
+  }
+}
+
+/**
+ * The session a hold is asked in, which must exist (404) and not have started (409
+ * SESSION_STARTED); its event stream is registered for the relay the first time.
+ */
+export async function openSession(
+  ctx: HoldContext,
+  catalogue: Catalogue,
+  sessionId: string,
+): Promise<SessionLayout> {
   const session = await catalogue.sessionLayout(sessionId);
   if (Date.parse(session.startsAt) <= Date.now()) {
     throw new AppError(409, 'SESSION_STARTED', 'This session has already started.', { sessionId });
   }
-
   const streamKey = eventsKey(sessionId);
   if (!registeredStreams.has(streamKey)) {
     await ctx.redis.sadd(EVENT_STREAMS_KEY, streamKey);
     registeredStreams.add(streamKey);
   }
+  return session;
+}
 
-  const holdId = idempotencyKey
-    ? nameBasedUuid(`hold/${userId}/${[...seatIds].sort().join(',')}/${idempotencyKey}`)
-    : randomUUID();
-  const holdToken = newHoldToken();
-  const [status, ...rest] = await ctx.scripts.holdSeats(
-    [
-      holdKey(sessionId, holdId),
-      userSeatsKey(sessionId, userId),
-      streamKey,
-      ...seatIds.map((id) => seatKey(sessionId, id)),
-    ],
-    [
+/** A hold about to be asked of a script: whose, in which session, its id and its token. */
+export interface NewHold {
+  userId: string;
+  sessionId: string;
+  holdId: string;
+  holdToken: string;
+  idempotencyKey?: string;
+}
+
+/**
+ * The new hold's id and token. With an Idempotency-Key the id is derived from `request` (what
+ * the request asks, buyer included) and the key, so a retry of a request that died finds the
+ * hold its first attempt made (the script answers REPLAY); without one it is random.
+ */
+export function newHold(
+  userId: string,
+  sessionId: string,
+  request: string,
+  idempotencyKey?: string,
+): NewHold {
+  const holdId = idempotencyKey ? nameBasedUuid(`${request}/${idempotencyKey}`) : randomUUID();
+  return { userId, sessionId, holdId, holdToken: newHoldToken(), idempotencyKey };
+}
+
+/** KEYS[1..3] and ARGV[1..8] of the scripts that create a hold (hold-seats.lua's header). */
+export function holdScriptInput(ctx: Pick<HoldContext, 'settings'>, hold: NewHold) {
+  const { userId, sessionId, holdId, holdToken, idempotencyKey } = hold;
+  return {
+    keys: [holdKey(sessionId, holdId), userSeatsKey(sessionId, userId), eventsKey(sessionId)],
+    args: [
       holdId,
       userId,
       sessionId,
@@ -121,16 +177,27 @@ export async function holdSeats(
       ctx.settings.maxSeatsPerHold,
       HOLD_RECORD_RETENTION_MS,
       idempotencyKey ? sealHoldToken(holdToken, holdId, idempotencyKey) : '',
-      ...seatIds,
     ],
-  );
-  if (status === 'REPLAY') return holdAgain(ctx, sessionId, holdId, idempotencyKey!);
+  };
+}
+
+/**
+ * The answer to a hold-creating script's reply: `OK` is the new hold (its session pointer and
+ * cleanup job added), `REPLAY` the first attempt's hold, `HOLD_LIMIT` a 429, and each status of
+ * `refusals` its error (given what follows the status). `seatIdsOf` reads the held seats.
+ */
+export async function answerOf(
+  ctx: HoldContext,
+  hold: NewHold,
+  [status, ...rest]: ScriptReply,
+  seatIdsOf: (rest: (string | number)[]) => string[],
+  refusals: Record<string, (rest: (string | number)[]) => AppError>,
+): Promise<HoldCreated> {
+  const { userId, sessionId, holdId, holdToken } = hold;
+  if (status === 'REPLAY') return holdAgain(ctx, sessionId, holdId, hold.idempotencyKey!);
   holdOutcomes.inc({ outcome: OUTCOME_OF_STATUS[status] ?? 'unknown' });
-  if (status === 'SEAT_UNAVAILABLE') {
-    throw new AppError(409, 'SEAT_UNAVAILABLE', 'Some seats are already held or sold.', {
-      seatIds: rest.map(String),
-    });
-  }
+  const refusal = refusals[status];
+  if (refusal) throw refusal(rest);
   if (status === 'HOLD_LIMIT') {
     throw new AppError(
       429,
@@ -139,6 +206,7 @@ export async function holdSeats(
       { limit: ctx.settings.maxSeatsPerHold, alreadyHeld: Number(rest[0]) },
     );
   }
+  if (status !== 'OK') throw new Error(`Unexpected hold script answer ${status}`);
   const expiresAt = Number(rest[0]);
   await trackHold(ctx, sessionId, holdId, expiresAt);
   return {
@@ -146,7 +214,7 @@ export async function holdSeats(
     holdToken,
     userId,
     sessionId,
-    seatIds,
+    seatIds: seatIdsOf(rest),
     stage: 'held',
     expiresAt: new Date(expiresAt).toISOString(),
     expiresInSeconds: secondsUntil(expiresAt),

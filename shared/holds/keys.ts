@@ -11,6 +11,12 @@ export const eventsKey = (sessionId: string) => `events:{${sessionId}}`;
 /** The session's seat change log, for live seat maps (capped; scripts/includes/common.lua). */
 export const seatLogKey = (sessionId: string) => `seatlog:{${sessionId}}`;
 
+/**
+ * The session's seats row by row, as hold-best-seats.lua reads them (hold-best-seats.ts writes
+ * it from the catalogue the first time a session is asked for its best seats).
+ */
+export const sessionLayoutKey = (sessionId: string) => `layout:{${sessionId}}`;
+
 /** holdId → sessionId, so routes that name only a hold find its slot. Not touched by scripts. */
 export const holdSessionKey = (holdId: string) => `hold-session:${holdId}`;
 /** Every per-session event stream the relay must drain. */

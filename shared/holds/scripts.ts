@@ -20,6 +20,7 @@ export type ScriptReply = [string, ...(string | number)[]];
 
 const COMMANDS = {
   holdSeats: 'hold-seats',
+  holdBestSeats: 'hold-best-seats',
   confirmHold: 'confirm-hold',
   endHold: 'end-hold',
   startPayment: 'start-payment',

@@ -6,11 +6,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestApi, type TestApi } from '../support/api';
+import { launchChromium } from '../support/browser';
 import { startRealServer, type RealServer } from '../support/http-server';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'test-results');
 
 let api: TestApi;
@@ -20,18 +20,7 @@ let browser: Browser;
 beforeAll(async () => {
   api = await startTestApi();
   server = await startRealServer(api.app);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {

@@ -3,16 +3,21 @@
  * request of a race fired at once over its own connection (Node's fetch, Promise.all). Each
  * race is then checked against Redis itself, with exact counts.
  */
-import { startRealServer, type RealServer } from '../support/http-server';
+import {
+  fetchJson,
+  startRealServer,
+  type JsonAnswer,
+  type RealServer,
+} from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
 import { asBuyer, insertBuyers } from '../support/buyers';
 import { scanKeys, seededCinema } from '../support/cinema';
+import {
+  clearHolds as clearSessionHolds,
+  heldInRedis as heldInSession,
+} from '../support/held-seats';
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+type Answer = JsonAnswer;
 
 let api: TestApi;
 let server: RealServer;
@@ -24,77 +29,16 @@ let users: string[];
 /** Requests the server is working on right now, and the most it has seen at once since reset. */
 let inFlight: RealServer['inFlight'];
 
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  fetchJson(baseUrl, method, path, { body, headers });
 
 const hold = (userId: string, seatIds: string[]) =>
   call('POST', '/api/v1/holds', { seatIds }, asBuyer(userId));
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * What Redis says is held in the session: seat → hold id (seat keys whose value is a hold id),
- * and hold id → its record. Fails if a held seat points to a hold whose record does not list it,
- * or a live hold lists a seat that does not point back to it.
- */
-async function heldInRedis() {
-  const prefix = `seat:{${sessionId}}:`;
-  const seatKeys = await scanKeys(api.redis, `${prefix}*`);
-  const owners = seatKeys.length > 0 ? await api.redis.mget(seatKeys) : [];
-  const seatToHold = new Map<string, string>();
-  seatKeys.forEach((key, i) => {
-    const owner = owners[i];
-    if (owner && UUID.test(owner)) seatToHold.set(key.slice(prefix.length), owner);
-  });
-
-  const holdPrefix = `hold:{${sessionId}}:`;
-  const holds = new Map<string, Record<string, string>>();
-  for (const key of await scanKeys(api.redis, `${holdPrefix}*`)) {
-    holds.set(key.slice(holdPrefix.length), await api.redis.hgetall(key));
-  }
-
-  for (const [seatId, holdId] of seatToHold) {
-    const record = holds.get(holdId);
-    expect({ seatId, holdId, listed: record?.seatIds?.split(',').includes(seatId) }).toEqual({
-      seatId,
-      holdId,
-      listed: true,
-    });
-  }
-  for (const [holdId, record] of holds) {
-    if (record.stage !== 'held' && record.stage !== 'confirmed') continue;
-    for (const seatId of (record.seatIds ?? '').split(',')) {
-      expect({ holdId, seatId, owner: seatToHold.get(seatId) }).toEqual({
-        holdId,
-        seatId,
-        owner: holdId,
-      });
-    }
-  }
-  return { seatToHold, holds };
-}
-
+/** What Redis says is held in the session (checked for consistency); see support/held-seats.ts. */
+const heldInRedis = () => heldInSession(api.redis, sessionId);
 /** Each test starts from a session where nothing is held (the previous race's holds removed). */
-async function clearHolds() {
-  const keys = [
-    ...(await scanKeys(api.redis, `seat:{${sessionId}}:*`)),
-    ...(await scanKeys(api.redis, `hold:{${sessionId}}:*`)),
-    ...(await scanKeys(api.redis, `user-seats:{${sessionId}}:*`)),
-  ];
-  if (keys.length > 0) await api.redis.del(...keys);
-}
+const clearHolds = () => clearSessionHolds(api.redis, sessionId);
 
 const byStatus = (answers: Answer[], status: number) => answers.filter((a) => a.status === status);
 

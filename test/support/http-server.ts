@@ -35,3 +35,27 @@ export async function startRealServer(app: Express): Promise<RealServer> {
     },
   };
 }
+
+/** An answer of `fetchJson`: the status, the parsed JSON body (if any) and the headers. */
+export interface JsonAnswer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  headers: Headers;
+}
+
+/** One request over its own connection (Node's fetch), JSON in and out. */
+export async function fetchJson(
+  baseUrl: string,
+  method: string,
+  path: string,
+  { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<JsonAnswer> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}

@@ -29,44 +29,20 @@
 ]]
 --- @include "common"
 
-local holdKey, userKey, streamKey = KEYS[1], KEYS[2], KEYS[3]
-local holdId, userId, sessionId, tokenHash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ttl, maxSeats, retention = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local h = newHoldArgs()
 local seatCount = #KEYS - 3
 
-if redis.call('EXISTS', holdKey) == 1 then return {'REPLAY'} end
+if redis.call('EXISTS', h.holdKey) == 1 then return {'REPLAY'} end
 
-local taken = {}
+local seatKeys, seatIds, taken = {}, {}, {}
 for i = 1, seatCount do
-  if redis.call('EXISTS', KEYS[3 + i]) == 1 then taken[#taken + 1] = ARGV[8 + i] end
+  seatKeys[i], seatIds[i] = KEYS[3 + i], ARGV[8 + i]
+  if redis.call('EXISTS', seatKeys[i]) == 1 then taken[#taken + 1] = seatIds[i] end
 end
 if #taken > 0 then return {'SEAT_UNAVAILABLE', unpack(taken)} end
 
 local now = nowMs()
-redis.call('ZREMRANGEBYSCORE', userKey, '-inf', now)
-local alreadyHeld = redis.call('ZCARD', userKey)
-if alreadyHeld + seatCount > maxSeats then return {'HOLD_LIMIT', alreadyHeld} end
+local alreadyHeld = seatsHeldNow(h.userKey, now)
+if alreadyHeld + seatCount > h.maxSeats then return {'HOLD_LIMIT', alreadyHeld} end
 
-local expiresAt = now + ttl
-local seatIds = {}
-for i = 1, seatCount do
-  local seatId = ARGV[8 + i]
-  seatIds[i] = seatId
-  redis.call('SET', KEYS[3 + i], holdId, 'PXAT', expiresAt)
-  redis.call('ZADD', userKey, expiresAt, holdId .. ':' .. seatId)
-end
--- The user's set lives as long as the longest hold in it.
-if redis.call('PTTL', userKey) < ttl then redis.call('PEXPIREAT', userKey, expiresAt) end
-
-redis.call('HSET', holdKey,
-  'userId', userId, 'sessionId', sessionId, 'seatIds', table.concat(seatIds, ','),
-  'stage', 'held', 'tokenHash', tokenHash, 'createdAt', now, 'expiresAt', expiresAt)
-if ARGV[8] ~= '' then redis.call('HSET', holdKey, 'sealedToken', ARGV[8]) end
-redis.call('PEXPIREAT', holdKey, expiresAt + retention)
-redis.call('ZADD', deadlinesKey(sessionId), expiresAt, holdId)
-
-emit(streamKey, 'hold.created', now, {
-  holdId = holdId, userId = userId, sessionId = sessionId, seatIds = seatIds, expiresAt = expiresAt,
-})
-logSeatChanges(sessionId, seatIds, 'held')
-return {'OK', expiresAt}
+return {'OK', createHold(h, seatKeys, seatIds, now)}

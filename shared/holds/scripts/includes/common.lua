@@ -81,3 +81,48 @@ end
 local function isLive(stage)
   return stage == 'held' or stage == 'confirmed'
 end
+
+-- The KEYS and ARGV every script that creates a hold starts with (hold-seats, hold-best-seats;
+-- their headers document them): KEYS[1..3] and ARGV[1..8].
+local function newHoldArgs()
+  return {
+    holdKey = KEYS[1], userKey = KEYS[2], streamKey = KEYS[3],
+    holdId = ARGV[1], userId = ARGV[2], sessionId = ARGV[3], tokenHash = ARGV[4],
+    ttl = tonumber(ARGV[5]), maxSeats = tonumber(ARGV[6]), retention = tonumber(ARGV[7]),
+    sealedToken = ARGV[8],
+  }
+end
+
+-- How many seats of the session the user holds right now (the HOLD_LIMIT count): entries of
+-- holds whose clock ran out are dropped first.
+local function seatsHeldNow(userKey, now)
+  redis.call('ZREMRANGEBYSCORE', userKey, '-inf', now)
+  return redis.call('ZCARD', userKey)
+end
+
+-- Creates hold h (newHoldArgs) on seats the caller found free: takes each seat key until the
+-- hold's expiry, counts them against the user, writes the hold record, puts it on the session's
+-- deadlines, emits hold.created and logs the seats 'held'. Returns the expiry (ms).
+local function createHold(h, seatKeys, seatIds, now)
+  local expiresAt = now + h.ttl
+  for i, seatId in ipairs(seatIds) do
+    redis.call('SET', seatKeys[i], h.holdId, 'PXAT', expiresAt)
+    redis.call('ZADD', h.userKey, expiresAt, h.holdId .. ':' .. seatId)
+  end
+  -- The user's set lives as long as the longest hold in it.
+  if redis.call('PTTL', h.userKey) < h.ttl then redis.call('PEXPIREAT', h.userKey, expiresAt) end
+
+  redis.call('HSET', h.holdKey,
+    'userId', h.userId, 'sessionId', h.sessionId, 'seatIds', table.concat(seatIds, ','),
+    'stage', 'held', 'tokenHash', h.tokenHash, 'createdAt', now, 'expiresAt', expiresAt)
+  if h.sealedToken ~= '' then redis.call('HSET', h.holdKey, 'sealedToken', h.sealedToken) end
+  redis.call('PEXPIREAT', h.holdKey, expiresAt + h.retention)
+  redis.call('ZADD', deadlinesKey(h.sessionId), expiresAt, h.holdId)
+
+  emit(h.streamKey, 'hold.created', now, {
+    holdId = h.holdId, userId = h.userId, sessionId = h.sessionId, seatIds = seatIds,
+    expiresAt = expiresAt,
+  })
+  logSeatChanges(h.sessionId, seatIds, 'held')
+  return expiresAt
+end
