@@ -23,6 +23,9 @@ interface Session {
   seatIds: string[];
 }
 
+/** How long a subscriber may wait for its snapshot before it counts as dropped. */
+const SNAPSHOT_LIMIT_MS = 20_000;
+
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
@@ -68,6 +71,7 @@ async function subscribe(
   const decoder = new TextDecoder();
   let text = '';
   let snapshot!: () => void;
+  let gotSnapshot = false;
   const ready = new Promise<void>((resolve) => (snapshot = resolve));
   let dropped = false;
   const reading = (async () => {
@@ -78,8 +82,10 @@ async function subscribe(
       while ((end = text.indexOf('\n\n')) >= 0) {
         const block = text.slice(0, end);
         text = text.slice(end + 2);
-        if (block.startsWith('event: snapshot')) snapshot();
-        else if (block.startsWith('event: seats')) {
+        if (block.startsWith('event: snapshot')) {
+          gotSnapshot = true;
+          snapshot();
+        } else if (block.startsWith('event: seats')) {
           const id = /\nid: (\d+)-/.exec(block)?.[1];
           if (id) latencies.push(now - Number(id));
         }
@@ -92,8 +98,9 @@ async function subscribe(
       dropped = !signal.aborted;
       snapshot();
     });
-  await ready;
-  return { reading, dropped: () => dropped };
+  // A subscriber that gets no snapshot within the limit counts as dropped, not as a hang.
+  await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, SNAPSHOT_LIMIT_MS))]);
+  return { reading, dropped: () => dropped || !gotSnapshot };
 }
 
 export async function liveMapScenario(options: {

@@ -100,17 +100,21 @@ async function streamSeatMap(
     headers: { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' },
   });
   let position: LogPosition;
+  // What a client may have unsent before it counts as falling behind: the limit, on top of its
+  // snapshot (a big hall's snapshot alone can be larger than the limit).
+  let allowance = settings.maxBufferBytes;
   if (resumable) position = lastEventId;
   else {
     const current = await snapshot(sessionId);
     position = current.position;
+    allowance += Buffer.byteLength(current.json);
     session.push(current.json, 'snapshot', position);
   }
   const unsubscribe = await feed.subscribe(sessionId, position, {
     deliver: (entries) => {
       if (!session.isConnected) return;
       for (const [id, data] of entries) session.push(data, 'seats', id);
-      if (res.writableLength > settings.maxBufferBytes) {
+      if (res.writableLength > allowance) {
         liveMapDropped.inc();
         res.destroy();
       }
