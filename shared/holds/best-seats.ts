@@ -90,7 +90,7 @@ export function seatScore(row: SeatRow, x: number, y: number, rowCount: number):
   const last = row.length - 1 - [...row].reverse().findIndex((id) => id !== null);
   const dx = 2 * x - first - last;
   const dy = 3 * y - 2 * (rowCount - 1);
-  return 9 * dx * dx + 16 * dy * dy;
+  return 9 * dx * dx + 4 * dy * dy;
 }
 
 function blocksOfRow(

@@ -57,7 +57,7 @@ if alreadyHeld + quantity > h.maxSeats then return {'HOLD_LIMIT', alreadyHeld} e
 local depth = {}
 for y = 0, rowCount - 1 do
   local d = 3 * y - 2 * (rowCount - 1)
-  depth[y] = 16 * d * d
+  depth[y] = 4 * d * d
 end
 
 -- Rows in the order they are read: nearest the best row first, the one further back first on a
