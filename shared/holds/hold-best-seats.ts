@@ -82,19 +82,38 @@ export function pickAndHold(
 }
 
 /**
- * The layout:{sid} hash hold-best-seats.lua reads: `rows`, the row count; `slot`, the length of
- * a seat id; and one field per row ('1' is row A, nearest the screen) holding its columns left to
- * right, one slot each: a seat id, or spaces where the row has no seat (an aisle). Fixed-width
- * slots let the script cut a row into keys without searching it.
+ * The layout:{sid} hash hold-best-seats.lua reads: `rows`, the row count; `width`, the columns of
+ * the widest row (shorter rows are padded with empty columns); `slot`, the length of a seat id;
+ * `mids`, each row's first + last seat column (1-based; 0 for a row without seats), its middle
+ * doubled;
+ * one field per row ('1' is row A, nearest the screen) holding its columns left to right, one
+ * slot each: a seat id, or spaces where the row has no seat (an aisle); and `@<seatId>`, the
+ * seat's byte in the session's occupancy, (row - 1) × width + column - 1, which every hold
+ * script uses to mark a seat taken or free. Fixed-width slots let the script cut a row into
+ * seat ids without searching it.
  */
 export function layoutFields(rows: readonly SeatRow[]): Record<string, string> {
   const ids = rows.flat().filter((id): id is string => id !== null);
   const slot = ids[0]?.length ?? 1;
   const odd = ids.find((id) => id.length !== slot || id.includes(' '));
   if (odd !== undefined) throw new Error(`seat id ${odd} does not fit a ${slot}-character slot`);
-  const fields: Record<string, string> = { rows: String(rows.length), slot: String(slot) };
-  rows.forEach((row, i) => {
-    fields[String(i + 1)] = row.map((id) => id ?? ' '.repeat(slot)).join('');
+  const width = Math.max(1, ...rows.map((row) => row.length));
+  const mids = rows.map((row) => {
+    const first = row.findIndex((id) => id !== null);
+    return first < 0 ? 0 : first + 1 + row.findLastIndex((id) => id !== null) + 1;
+  });
+  const fields: Record<string, string> = {
+    rows: String(rows.length),
+    width: String(width),
+    slot: String(slot),
+    mids: mids.join(','),
+  };
+  rows.forEach((row, y) => {
+    const columns = Array.from({ length: width }, (_, x) => row[x] ?? null);
+    fields[String(y + 1)] = columns.map((id) => id ?? ' '.repeat(slot)).join('');
+    columns.forEach((id, x) => {
+      if (id !== null) fields[`@${id}`] = String(y * width + x);
+    });
   });
   return fields;
 }

@@ -16,6 +16,12 @@ export const seatLogKey = (sessionId: string) => `seatlog:{${sessionId}}`;
  * it from the catalogue the first time a session is asked for its best seats).
  */
 export const sessionLayoutKey = (sessionId: string) => `layout:{${sessionId}}`;
+/**
+ * The session's seat occupancy for best available: a byte per layout slot, '1' taken, '0' free,
+ * 'x' no seat (scripts/includes/common.lua). hold-best-seats.lua builds it from the seat keys
+ * when it is missing; every hold script keeps it up to date.
+ */
+export const seatOccupancyKey = (sessionId: string) => `seats-taken:{${sessionId}}`;
 
 /** holdId → sessionId, so routes that name only a hold find its slot. Not touched by scripts. */
 export const holdSessionKey = (holdId: string) => `hold-session:${holdId}`;

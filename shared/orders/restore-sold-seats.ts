@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Orm } from '../db/orm';
-import { seatKey, SOLD_PREFIX } from '../holds/keys';
+import { seatKey, seatOccupancyKey, SOLD_PREFIX } from '../holds/keys';
 
 /**
  * Makes Redis know every seat Postgres has sold, for sessions that have not ended. Redis is
@@ -8,6 +8,8 @@ import { seatKey, SOLD_PREFIX } from '../holds/keys';
  * sold seats would look free until this runs — Postgres would still refuse the second sale and
  * refund it, but buyers would be let down for nothing. Idempotent; the holds worker runs it at
  * start. A seat held meanwhile is overwritten: it is sold, and its hold could never be paid.
+ * Sessions whose seats it writes lose their best-available occupancy, which is rebuilt from
+ * these keys when next needed.
  */
 export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> {
   const rows = await orm.em
@@ -22,6 +24,9 @@ export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> 
   const pipeline = redis.pipeline();
   for (const row of rows)
     pipeline.set(seatKey(row.session_id, row.seat_id), `${SOLD_PREFIX}${row.order_id}`);
+  // Best available's occupancy is rebuilt from the seat keys on its next use.
+  for (const sessionId of new Set(rows.map((row) => row.session_id)))
+    pipeline.del(seatOccupancyKey(sessionId));
   if (rows.length > 0) await pipeline.exec();
   return rows.length;
 }

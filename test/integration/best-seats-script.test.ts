@@ -1,9 +1,11 @@
 /**
  * The best-available choice is defined once, by the pure function shared/holds/best-seats.ts;
- * scripts/hold-best-seats.lua makes it again inside Redis (reading rows nearest the best one
- * first and stopping early, keeping each row's best between picks). These tests set up random
- * rooms and seat states in a real Redis, run the script, and check it chose exactly what the
- * pure function chooses for the same state. Random, but seeded: a failure names its seed.
+ * scripts/hold-best-seats.lua makes it again inside Redis (from the session's occupancy, scoring
+ * rows lowest bound first and only the starts of a run that can be its best). These tests set up
+ * random rooms and seat states in a real Redis, run the script, and check it chose exactly what
+ * the pure function chooses for the same state. Random, but seeded: a failure names its seed.
+ * Then the occupancy itself: every way a seat is freed frees it there, and a seat taken behind
+ * its back is never handed out.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -11,7 +13,13 @@ import type { SeatRow } from '../../shared/catalogue/seat-layout';
 import { bestSeats } from '../../shared/holds/best-seats';
 import { layoutFields, pickAndHold } from '../../shared/holds/hold-best-seats';
 import { newHold } from '../../shared/holds/hold-seats';
-import { seatKey, sessionLayoutKey } from '../../shared/holds/keys';
+import {
+  eventsKey,
+  holdKey,
+  seatKey,
+  seatOccupancyKey,
+  sessionLayoutKey,
+} from '../../shared/holds/keys';
 import { holdScripts } from '../../shared/holds/scripts';
 import { createRedis } from '../../shared/redis';
 import { testConfig } from '../support/config';
@@ -83,13 +91,24 @@ async function setUp(sessionId: string, rows: SeatRow[], random: Random, share: 
 }
 
 /** Runs the script for a new user; its seats, or its refusal and the free count it reported. */
-async function runScript(sessionId: string, quantity: number, together: boolean) {
+async function runScript(
+  sessionId: string,
+  quantity: number,
+  together: boolean,
+  context: typeof ctx = ctx,
+) {
   const hold = newHold(randomUUID(), sessionId, 'equivalence');
-  const [status, ...rest] = await pickAndHold(ctx, hold, quantity, together);
+  const [status, ...rest] = await pickAndHold(context, hold, quantity, together);
   return status === 'OK'
-    ? { seats: rest.slice(1).map(String) }
+    ? { seats: rest.slice(1).map(String), hold }
     : { status, seatsAvailable: Number(rest[0]) };
 }
+
+/** The script's answer without the hold it made, to compare with the pure function's. */
+const choiceOf = async (answer: ReturnType<typeof runScript>) => {
+  const { hold: _hold, ...choice } = await answer;
+  return choice;
+};
 
 /** What the script must have answered, from the pure function. */
 function expected(rows: SeatRow[], taken: Set<string>, quantity: number, together: boolean) {
@@ -110,7 +129,7 @@ describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
       const taken = await setUp(sessionId, rows, random, random.next());
       const quantity = random.int(1, 6);
       const together = random.next() < 0.6;
-      const answer = await runScript(sessionId, quantity, together);
+      const answer = await choiceOf(runScript(sessionId, quantity, together));
       expect({ seed, ...answer }).toEqual({
         seed,
         ...expected(rows, taken, quantity, together),
@@ -127,7 +146,7 @@ describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
       for (let request = 0; ; request++) {
         const quantity = random.int(1, 4);
         const together = random.next() < 0.7;
-        const answer = await runScript(sessionId, quantity, together);
+        const answer = await choiceOf(runScript(sessionId, quantity, together));
         expect({ seed, request, ...answer }).toEqual({
           seed,
           request,
@@ -149,10 +168,46 @@ describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
       const taken = await setUp(sessionId, rows, random, share);
       const quantity = random.int(1, 10);
       const together = random.next() < 0.5;
-      expect({ seed, ...(await runScript(sessionId, quantity, together)) }).toEqual({
+      expect({ seed, ...(await choiceOf(runScript(sessionId, quantity, together))) }).toEqual({
         seed,
         ...expected(rows, taken, quantity, together),
       });
+    }
+  });
+
+  it('when rows are wide (up to 200 seats), so only some starts of a long free run are scored, then the choice still matches', async () => {
+    for (let seed = 3001; seed <= 3200; seed++) {
+      const random = generator(seed);
+      const rows = randomRoom(random, random.int(1, 8), random.int(40, 200));
+      const sessionId = randomUUID();
+      const taken = await setUp(sessionId, rows, random, random.next() * random.next());
+      const quantity = random.int(1, 5);
+      const together = random.next() < 0.7;
+      expect({ seed, ...(await choiceOf(runScript(sessionId, quantity, together))) }).toEqual({
+        seed,
+        ...expected(rows, taken, quantity, together),
+      });
+    }
+  });
+
+  it('when a wide room fills up request by request, then each pick matches, until nothing fits', async () => {
+    for (let seed = 4001; seed <= 4004; seed++) {
+      const random = generator(seed);
+      const rows = randomRoom(random, random.int(4, 8), random.int(60, 120));
+      const sessionId = randomUUID();
+      const taken = await setUp(sessionId, rows, random, random.next() * 0.1);
+      for (let request = 0; ; request++) {
+        const quantity = random.int(1, 3);
+        const together = random.next() < 0.8;
+        const answer = await choiceOf(runScript(sessionId, quantity, together));
+        expect({ seed, request, ...answer }).toEqual({
+          seed,
+          request,
+          ...expected(rows, taken, quantity, together),
+        });
+        if (!answer.seats) break;
+        for (const id of answer.seats) taken.add(id);
+      }
     }
   });
 
@@ -161,5 +216,79 @@ describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
     const hold = newHold(randomUUID(), sessionId, 'no-layout');
     expect(await pickAndHold(ctx, hold, 2, true)).toEqual(['NO_LAYOUT']);
     expect(await redis.exists(`hold:{${sessionId}}:${hold.holdId}`)).toBe(0);
+  });
+});
+
+describe('the occupancy best available reads', () => {
+  const room = (): SeatRow[] =>
+    Array.from({ length: 4 }, () => Array.from({ length: 10 }, () => randomUUID()));
+
+  /** A session whose occupancy is built, with `quantity` best seats held by one request. */
+  async function sessionWithAHold(quantity: number, context: typeof ctx = ctx) {
+    const rows = room();
+    const sessionId = randomUUID();
+    await redis.hset(sessionLayoutKey(sessionId), layoutFields(rows));
+    const first = await runScript(sessionId, quantity, true, context);
+    if (!first.hold) throw new Error(`no hold: ${JSON.stringify(first)}`);
+    expect(await redis.exists(seatOccupancyKey(sessionId))).toBe(1);
+    return { rows, sessionId, hold: first.hold, seats: first.seats };
+  }
+
+  it('when the best seats are held and released, then the next request gets those same seats', async () => {
+    const { sessionId, hold, seats } = await sessionWithAHold(2);
+    expect((await runScript(sessionId, 2, true)).seats).not.toEqual(seats);
+    const released = await ctx.scripts.endHold(
+      [holdKey(sessionId, hold.holdId), eventsKey(sessionId)],
+      [hold.holdId, 'release', 'user', hold.userId],
+    );
+    expect(released).toEqual(['OK', 'released']);
+    expect((await runScript(sessionId, 2, true)).seats).toEqual(seats);
+  });
+
+  it('when the best seats expire and their cleanup runs, then the next request gets those same seats', async () => {
+    const shortHolds = { ...ctx, settings: { ...ctx.settings, ttlSeconds: 0.05 } };
+    const { sessionId, hold, seats } = await sessionWithAHold(3, shortHolds);
+    const holdRecord = holdKey(sessionId, hold.holdId);
+    const expiresAt = Number(await redis.hget(holdRecord, 'expiresAt'));
+    const deadline = Date.now() + 5_000;
+    let reply: unknown[] = [];
+    while (Date.now() < deadline) {
+      reply = await ctx.scripts.endHold(
+        [holdRecord, eventsKey(sessionId)],
+        [hold.holdId, 'expire', 'held', expiresAt],
+      );
+      if (reply[0] !== 'NOT_DUE') break;
+    }
+    expect(reply).toEqual(['OK', 'expired']);
+    expect((await runScript(sessionId, 3, true)).seats).toEqual(seats);
+  });
+
+  it('when sold seats are refunded, then the next request gets those seats', async () => {
+    const { sessionId, seats } = await sessionWithAHold(2);
+    const orderId = randomUUID();
+    // As settle-hold leaves a paid hold's seats; release-sold-seats is the refund's step.
+    for (const id of seats!) await redis.set(seatKey(sessionId, id), `sold:${orderId}`);
+    const refunded = await ctx.scripts.releaseSoldSeats(
+      [eventsKey(sessionId), ...seats!.map((id) => seatKey(sessionId, id))],
+      [orderId, sessionId, ...seats!],
+    );
+    expect(refunded).toEqual(['OK', 2]);
+    expect((await runScript(sessionId, 2, true)).seats).toEqual(seats);
+  });
+
+  it('when a seat is taken behind its back (a restore of sold seats), then that seat is never handed out, and is marked taken', async () => {
+    const rows = room();
+    const sessionId = randomUUID();
+    await redis.hset(sessionLayoutKey(sessionId), layoutFields(rows));
+    const taken = new Set((await runScript(sessionId, 1, true)).seats);
+    // The seat the next request would get, sold by a write that is not a hold script.
+    const next = bestSeats(rows, taken, 1, true)![0]!;
+    await redis.set(seatKey(sessionId, next), `sold:${randomUUID()}`);
+    taken.add(next);
+
+    const answer = await choiceOf(runScript(sessionId, 1, true));
+    expect(answer).toEqual(expected(rows, taken, 1, true));
+    const occupancy = (await redis.get(seatOccupancyKey(sessionId)))!;
+    expect(occupancy[Number(await redis.hget(sessionLayoutKey(sessionId), `@${next}`))]).toBe('1');
   });
 });

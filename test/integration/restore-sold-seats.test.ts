@@ -51,6 +51,8 @@ describe('when Redis has lost what Postgres sold', () => {
     const orderId = await soldInPostgresOnly(sold!);
     await soldInPostgresOnly(refunded!, 'refunded');
     expect(await seatStatus(sold!)).toBe('available');
+    // Best available had built its occupancy of the session (all free).
+    await api.redis.set(`seats-taken:{${session.id}}`, '0'.repeat(session.seats.length));
 
     expect(await restoreSoldSeats(api.db.orm, api.redis)).toBe(1);
 
@@ -58,6 +60,8 @@ describe('when Redis has lost what Postgres sold', () => {
     expect(await seatStatus(sold!)).toBe('sold');
     expect(await seatStatus(refunded!)).toBe('available');
     expect(await seatStatus(free!)).toBe('available');
+    // Best available's occupancy of the session is dropped, to be rebuilt from the keys.
+    expect(await api.redis.exists(`seats-taken:{${session.id}}`)).toBe(0);
     const res = await request(api.app)
       .post('/api/v1/holds')
       .set(asBuyer(userId))

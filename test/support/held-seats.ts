@@ -45,12 +45,14 @@ export async function heldInRedis(redis: Redis, sessionId: string) {
   return { seatToHold, holds };
 }
 
-/** Removes every hold of a session from Redis (seats, records, users' sets): nothing is held. */
+/** Removes every hold of a session from Redis (seats, records, users' sets, best available's
+ * occupancy): nothing is held. */
 export async function clearHolds(redis: Redis, sessionId: string) {
   const keys = [
     ...(await scanKeys(redis, `seat:{${sessionId}}:*`)),
     ...(await scanKeys(redis, `hold:{${sessionId}}:*`)),
     ...(await scanKeys(redis, `user-seats:{${sessionId}}:*`)),
   ];
-  if (keys.length > 0) await redis.del(...keys);
+  // Best available's occupancy goes too: it is rebuilt from the (now free) seat keys.
+  await redis.del(...keys, `seats-taken:{${sessionId}}`);
 }

@@ -5,7 +5,8 @@
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
     KEYS[2]   session events    events:{sid}          stream
-    (seat, user-seats and hold-deadlines keys are built from the hold record; same hash tag)
+    (seat, user-seats, hold-deadlines, layout and seats-taken keys are built from the hold
+    record; same hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   mode: 'release' | 'expire'
@@ -23,7 +24,7 @@
     {'NOT_DUE', expiresAt}        expire: the clock has not run out yet (early or skewed job)
 
   Events: hold.released | hold.expired, then seat.released for each seat this hold still owned;
-          seat log: those seats 'available'
+          seat log: those seats 'available'; occupancy (best available): those seats free
 ]]
 --- @include "common"
 
@@ -72,4 +73,5 @@ for _, seatId in ipairs(freed) do
   })
 end
 logSeatChanges(hold.sessionId, freed, 'available')
+markSeats(hold.sessionId, freed, '0')
 return {'OK', endStage}

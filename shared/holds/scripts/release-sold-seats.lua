@@ -13,7 +13,8 @@
     {'OK', freedCount}   seats that were sold to this order are available again (a seat sold to
                          another order, or already free, is left alone)
 
-  Events: seat.released for each seat freed (reason 'refunded'); seat log: those 'available'
+  Events: seat.released for each seat freed (reason 'refunded'); seat log: those 'available';
+  occupancy (layout:{sid}, seats-taken:{sid}, built from ARGV[2]): those free
 ]]
 --- @include "common"
 
@@ -30,4 +31,5 @@ for i = 2, #KEYS do
   end
 end
 logSeatChanges(sessionId, freed, 'available')
+markSeats(sessionId, freed, '0')
 return {'OK', #freed}

@@ -11,8 +11,8 @@
   Input:
     KEYS[1]   hold record       hold:{sid}:<holdId>   hash
     KEYS[2]   session events    events:{sid}          stream
-    (seat, user-seats, hold-deadlines and paying keys are built from the hold record; same
-    hash tag)
+    (seat, user-seats, hold-deadlines, paying, layout and seats-taken keys are built from the
+    hold record; same hash tag)
 
     ARGV[1]   holdId
     ARGV[2]   orderId the outcome is for (an outcome for another order is stale)
@@ -28,7 +28,7 @@
 
   Events: seat.released for each seat freed ('failed'); the order and payment events are
   published from Postgres's outbox and by the payment worker. Seat log: the seats 'sold'
-  ('paid') or the seats freed 'available' ('failed').
+  ('paid') or the seats freed 'available' ('failed'); occupancy (best available) marked alike.
 ]]
 --- @include "common"
 
@@ -81,8 +81,14 @@ for _, seatId in ipairs(hold.seatIds) do
   end
   redis.call('ZREM', userKey, holdId .. ':' .. seatId)
 end
-if outcome == 'paid' then logSeatChanges(hold.sessionId, hold.seatIds, 'sold')
-else logSeatChanges(hold.sessionId, freed, 'available') end
+if outcome == 'paid' then
+  logSeatChanges(hold.sessionId, hold.seatIds, 'sold')
+  -- Taken already, unless a seat's TTL ran out while the payment was being committed.
+  markSeats(hold.sessionId, hold.seatIds, '1')
+else
+  logSeatChanges(hold.sessionId, freed, 'available')
+  markSeats(hold.sessionId, freed, '0')
+end
 local stage = settledStage[outcome]
 redis.call('HSET', holdKey, 'stage', stage, 'endedAt', now)
 redis.call('HDEL', holdKey, 'paymentToken')

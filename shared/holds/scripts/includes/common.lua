@@ -32,6 +32,34 @@ local function payingKey(sessionId)
   return 'paying:{' .. sessionId .. '}'
 end
 
+-- The session's layout for best available (hold-best-seats.lua's header describes it).
+local function layoutKey(sessionId)
+  return 'layout:{' .. sessionId .. '}'
+end
+
+-- The session's seat occupancy for best available: one byte per layout slot, row after row,
+-- '1' taken, '0' free, 'x' no seat. hold-best-seats.lua builds it from the seat keys when it is
+-- missing; from then on every script that takes or frees a seat marks it here in the same step.
+-- It may say taken for a seat whose key's TTL ran out a moment before its hold's cleanup job
+-- ran (that job marks it free); it never says free for a seat a script took.
+local function occupancyKey(sessionId)
+  return 'seats-taken:{' .. sessionId .. '}'
+end
+
+-- Marks seats '1' (taken) or '0' (free) in the session's occupancy, if it has been built; the
+-- layout maps each seat id to its byte ('@<seatId>' -> offset).
+local function markSeats(sessionId, seatIds, state)
+  if #seatIds == 0 then return end
+  local key = occupancyKey(sessionId)
+  if redis.call('EXISTS', key) == 0 then return end
+  local fields = {}
+  for i, seatId in ipairs(seatIds) do fields[i] = '@' .. seatId end
+  local offsets = redis.call('HMGET', layoutKey(sessionId), unpack(fields))
+  for i = 1, #fields do
+    if offsets[i] then redis.call('SETRANGE', key, tonumber(offsets[i]), state) end
+  end
+end
+
 local function splitIds(csv)
   local ids = {}
   for id in string.gmatch(csv, '[^,]+') do
@@ -102,7 +130,8 @@ end
 
 -- Creates hold h (newHoldArgs) on seats the caller found free: takes each seat key until the
 -- hold's expiry, counts them against the user, writes the hold record, puts it on the session's
--- deadlines, emits hold.created and logs the seats 'held'. Returns the expiry (ms).
+-- deadlines, emits hold.created, logs the seats 'held' and marks them taken in the occupancy.
+-- Returns the expiry (ms).
 local function createHold(h, seatKeys, seatIds, now)
   local expiresAt = now + h.ttl
   for i, seatId in ipairs(seatIds) do
@@ -124,5 +153,6 @@ local function createHold(h, seatKeys, seatIds, now)
     expiresAt = expiresAt,
   })
   logSeatChanges(h.sessionId, seatIds, 'held')
+  markSeats(h.sessionId, seatIds, '1')
   return expiresAt
 end
