@@ -76,7 +76,7 @@ export function createApp({
   redis,
   queues,
   directory,
-  seatMapFeed = new SeatMapFeed(redis, logger),
+  seatMapFeed = new SeatMapFeed(redis, logger, { batchMs: config.liveMap.batchMs }),
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
   const sessions = new BuyerSessions(orm, config.auth);

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const queues = createCheckoutQueues(config);
   const directory = new Directory(orm);
   await directory.warmUp();
-  const seatMapFeed = new SeatMapFeed(redis, logger);
+  const seatMapFeed = new SeatMapFeed(redis, logger, { batchMs: config.liveMap.batchMs });
   const server = createServer(
     createApp({ config, logger, orm, redis, queues, directory, seatMapFeed }),
   );

@@ -5,6 +5,9 @@
  * has the event) and the hold rate with the listeners against the rate on a session nobody
  * watches, in the same run.
  */
+import { setMaxListeners } from 'node:events';
+import http from 'node:http';
+
 export interface LiveMapFigures {
   subscribers: number;
   holds: number;
@@ -15,6 +18,8 @@ export interface LiveMapFigures {
   expectedDeliveries: number;
   /** Subscribers the API disconnected for falling behind (the bench driver shares the CPUs). */
   droppedSubscribers: number;
+  /** Subscribers that timed every event (the latency figures are theirs). */
+  timedSubscribers: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
@@ -58,49 +63,83 @@ async function holdRate(
   return count / ((performance.now() - started) / 1000);
 }
 
+/** How better-sse names a seats event in the stream. */
+const SEATS_EVENT = 'event:seats\n';
+/** Every this many subscribers, one also times each event; the others only count them. */
+const TIMED_EVERY = 10;
+
 /**
- * One subscriber: records the delivery latency of every `seats` event. Resolves once it has its
- * snapshot, with the promise of its reading loop.
+ * One subscriber: counts the `seats` events it gets and, if `timed`, records the delivery
+ * latency of each. Resolves once it has its snapshot, with the promise of its reading loop.
+ * The driver shares the machine's two cores with the API it measures, so subscribers are plain
+ * `http` requests (not `fetch`, whose web streams cost several times more per chunk), and only
+ * some parse events: parsing 2 000 copies of every event would measure the driver.
  */
-async function subscribe(
+function subscribe(
   url: string,
+  timed: boolean,
   latencies: number[],
   signal: AbortSignal,
-): Promise<{ reading: Promise<void>; dropped: () => boolean }> {
-  const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
-  const decoder = new TextDecoder();
+): Promise<{ reading: Promise<void>; dropped: () => boolean; events: () => number }> {
   let text = '';
-  let snapshot!: () => void;
   let gotSnapshot = false;
-  const ready = new Promise<void>((resolve) => (snapshot = resolve));
   let dropped = false;
-  const reading = (async () => {
-    for await (const chunk of res.body!) {
-      const now = Date.now();
-      text += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = text.indexOf('\n\n')) >= 0) {
-        const block = text.slice(0, end);
-        text = text.slice(end + 2);
-        if (block.startsWith('event: snapshot')) {
-          gotSnapshot = true;
-          snapshot();
-        } else if (block.startsWith('event: seats')) {
-          const id = /\nid: (\d+)-/.exec(block)?.[1];
-          if (id) latencies.push(now - Number(id));
-        }
+  let events = 0;
+  let snapshot!: () => void;
+  const ready = new Promise<void>((resolve) => (snapshot = resolve));
+  // Whole events, until the snapshot (timed: all along, timing each `seats` event).
+  const readBlocks = (now: number) => {
+    let end: number;
+    while ((end = text.indexOf('\n\n')) >= 0) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      // SSE fields are `name:value` or `name: value` (better-sse writes the former).
+      if (!gotSnapshot) {
+        gotSnapshot = /^event: ?snapshot$/m.test(block);
+        if (gotSnapshot) snapshot();
+        if (gotSnapshot && !timed) return;
+      } else if (/^event: ?seats$/m.test(block)) {
+        events++;
+        const id = /^id: ?(\d+)-/m.exec(block)?.[1];
+        if (id) latencies.push(now - Number(id));
       }
     }
-  })()
-    .catch(() => undefined)
-    .finally(() => {
+  };
+  // Only counting: occurrences of the event's name, keeping a tail that may hold part of one.
+  const countEvents = () => {
+    let at = text.indexOf(SEATS_EVENT);
+    let last = -1;
+    for (; at >= 0; at = text.indexOf(SEATS_EVENT, at + 1)) {
+      events++;
+      last = at;
+    }
+    text = text.slice(Math.max(last + 1, text.length - SEATS_EVENT.length + 1));
+  };
+  const reading = new Promise<void>((resolve) => {
+    const finish = () => {
       // The server ended the stream (a client too slow for it) before or after the snapshot.
       dropped = !signal.aborted;
       snapshot();
+      resolve();
+    };
+    const req = http.get(url, { headers: { accept: 'text/event-stream' }, signal }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const now = Date.now();
+        text += chunk;
+        if (timed || !gotSnapshot) readBlocks(now);
+        if (gotSnapshot && !timed) countEvents();
+      });
+      res.on('end', finish);
+      res.on('error', finish);
     });
+    req.on('error', finish);
+  });
   // A subscriber that gets no snapshot within the limit counts as dropped, not as a hang.
-  await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, SNAPSHOT_LIMIT_MS))]);
-  return { reading, dropped: () => dropped || !gotSnapshot };
+  return Promise.race([
+    ready,
+    new Promise((resolve) => setTimeout(resolve, SNAPSHOT_LIMIT_MS)),
+  ]).then(() => ({ reading, dropped: () => dropped || !gotSnapshot, events: () => events }));
 }
 
 export async function liveMapScenario(options: {
@@ -116,22 +155,25 @@ export async function liveMapScenario(options: {
 
   const latencies: number[] = [];
   const abort = new AbortController();
+  // Every subscriber listens on this one signal, to be closed together at the end.
+  setMaxListeners(4 * subscribers, abort.signal);
   const url = `${apiUrl}/api/v1/sessions/${watched.sessionId}/seats/stream`;
   const readers: Awaited<ReturnType<typeof subscribe>>[] = [];
   // Connect in waves, as a premiere's audience arrives, not all in one instant.
   for (let i = 0; i < subscribers; i += 100) {
     readers.push(
       ...(await Promise.all(
-        Array.from({ length: Math.min(100, subscribers - i) }, () =>
-          subscribe(url, latencies, abort.signal),
+        Array.from({ length: Math.min(100, subscribers - i) }, (_, j) =>
+          subscribe(url, (i + j) % TIMED_EVERY === 0, latencies, abort.signal),
         ),
       )),
     );
   }
   const withListeners = await holdRate(apiUrl, watched, holds, authorizations);
   const expected = subscribers * holds;
+  const delivered = () => readers.reduce((sum, reader) => sum + reader.events(), 0);
   const deadline = Date.now() + 30_000;
-  while (latencies.length < expected && Date.now() < deadline) {
+  while (delivered() < expected && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const dropped = readers.filter((r) => r.dropped()).length;
@@ -144,7 +186,8 @@ export async function liveMapScenario(options: {
     holdsPerSecondWithoutListeners: Math.round(without),
     holdsPerSecondWithListeners: Math.round(withListeners),
     ratioWithToWithout: Math.round((withListeners / without) * 100) / 100,
-    delivered: latencies.length,
+    delivered: delivered(),
+    timedSubscribers: Math.ceil(subscribers / TIMED_EVERY),
     expectedDeliveries: expected,
     droppedSubscribers: dropped,
     latencyMs: {

@@ -31,7 +31,7 @@ export interface Config {
   catalogueCacheTtlSeconds: number;
   metricsPort: number;
   /** Live seat maps over Server-Sent Events (api/routes/seat-stream.ts). */
-  liveMap: { heartbeatMs: number; maxBufferBytes: number };
+  liveMap: { heartbeatMs: number; maxBufferBytes: number; batchMs: number };
   /** The payment reconciler (shared/payments/reconcile-payments.ts). */
   paymentReconciler: { stuckAfterMs: number; everyMs: number };
 }
@@ -159,6 +159,7 @@ const schema = Joi.object({
     .integer()
     .min(1024)
     .default(256 * 1024),
+  LIVE_MAP_BATCH_MS: Joi.number().integer().min(0).max(1000).default(50),
   PAYMENT_STUCK_AFTER_SECONDS: Joi.number().min(1).default(20),
   PAYMENT_RECONCILE_EVERY_SECONDS: Joi.number().min(0.2).default(5),
 }).unknown(true);
@@ -218,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     liveMap: {
       heartbeatMs: v.LIVE_MAP_HEARTBEAT_SECONDS * 1000,
       maxBufferBytes: v.LIVE_MAP_MAX_BUFFER_BYTES,
+      batchMs: v.LIVE_MAP_BATCH_MS,
     },
     paymentReconciler: {
       stuckAfterMs: v.PAYMENT_STUCK_AFTER_SECONDS * 1000,

@@ -22,8 +22,12 @@ export function comparePositions(a: LogPosition, b: LogPosition): number {
 
 /** Someone following a session's seat changes from a position on (an SSE client). */
 export interface SeatLogSubscriber {
-  /** Entries after the subscriber's position, in order; never one it has had, never a gap. */
-  deliver(entries: SeatLogEntry[]): void;
+  /**
+   * Entries after the subscriber's position, in order; never one it has had, never a gap. Every
+   * subscriber that is up to date gets the same array for one read of the log, so what it is
+   * turned into can be computed once per read (the SSE route encodes it once for all clients).
+   */
+  deliver(entries: readonly SeatLogEntry[]): void;
   /** The feed is closing (the process is stopping): end the client's stream. */
   end(): void;
 }
@@ -41,12 +45,21 @@ const dataOf = (fields: string[]): string => fields[fields.indexOf('data') + 1] 
  */
 export class SeatMapFeed {
   private readonly readers = new Map<string, SessionReader>();
+  private readonly timing: { blockMs: number; batchMs: number };
 
+  /**
+   * `batchMs`: after handing out what one read brought, a session's reader waits until this
+   * long after that read returned before reading again, so a burst of changes goes out as one write per
+   * client rather than one per change (a first change after a quiet spell goes out at once).
+   * `blockMs`: how long one blocking read waits for a change.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
-    private readonly blockMs = 5_000,
-  ) {}
+    { blockMs = 5_000, batchMs = 0 }: { blockMs?: number; batchMs?: number } = {},
+  ) {
+    this.timing = { blockMs, batchMs };
+  }
 
   /**
    * Starts delivering the entries of `sessionId` after `from`. Resolves once the subscriber has
@@ -59,7 +72,7 @@ export class SeatMapFeed {
   ): Promise<() => void> {
     let reader = this.readers.get(sessionId);
     if (!reader) {
-      reader = new SessionReader(sessionId, this.redis.duplicate(), this.logger, this.blockMs, () =>
+      reader = new SessionReader(sessionId, this.redis.duplicate(), this.logger, this.timing, () =>
         this.readers.delete(sessionId),
       );
       this.readers.set(sessionId, reader);
@@ -129,12 +142,12 @@ class Member {
   }
 
   /** Live entries from the session's reader. */
-  offer(entries: SeatLogEntry[]): void {
+  offer(entries: readonly SeatLogEntry[]): void {
     if (this.caughtUp) this.pass(entries);
     else this.pending.push(...entries);
   }
 
-  catchUp(missed: SeatLogEntry[]): void {
+  catchUp(missed: readonly SeatLogEntry[]): void {
     this.pass(missed);
     const pending = this.pending;
     this.pending = [];
@@ -142,8 +155,13 @@ class Member {
     this.pass(pending);
   }
 
-  private pass(entries: SeatLogEntry[]): void {
-    const fresh = entries.filter(([id]) => comparePositions(id, this.position) > 0);
+  private pass(entries: readonly SeatLogEntry[]): void {
+    // Entries are in order: when the first is new to this member, all are, and it gets the
+    // reader's own array (shared by every member that is up to date).
+    const fresh =
+      entries.length > 0 && comparePositions(entries[0]![0], this.position) > 0
+        ? entries
+        : entries.filter(([id]) => comparePositions(id, this.position) > 0);
     if (fresh.length === 0) return;
     this.position = fresh[fresh.length - 1]![0];
     this.subscriber.deliver(fresh);
@@ -162,7 +180,7 @@ class SessionReader {
     private readonly sessionId: string,
     private readonly connection: Redis,
     private readonly logger: Logger,
-    private readonly blockMs: number,
+    private readonly timing: { blockMs: number; batchMs: number },
     private readonly onStop: () => void,
   ) {
     // Errors surface in the read loop; this keeps an idle reconnect from being unhandled.
@@ -207,9 +225,9 @@ class SessionReader {
       try {
         reply = (await this.connection.xread(
           'COUNT',
-          500,
+          5_000,
           'BLOCK',
-          this.blockMs,
+          this.timing.blockMs,
           'STREAMS',
           key,
           this.cursor,
@@ -228,8 +246,11 @@ class SessionReader {
         dataOf(fields),
       ]);
       if (entries.length === 0) continue;
+      const readAt = Date.now();
       this.cursor = entries[entries.length - 1]![0];
       for (const member of this.members) member.offer(entries);
+      const rest = readAt + this.timing.batchMs - Date.now();
+      if (rest > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, rest));
     }
   }
 }

@@ -1,12 +1,17 @@
 import type { Request, Response } from 'express';
-import { createSession } from 'better-sse';
+import { createSession, EventBuffer } from 'better-sse';
 import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { Config } from '../../shared/config';
 import { liveMapDropped } from '../../shared/metrics';
 import type { RouteSpec } from '../http/route';
 import { errorResponse, idParam } from '../http/schemas';
-import { isLogPosition, type LogPosition, type SeatMapFeed } from '../live/seat-map-feed';
+import {
+  isLogPosition,
+  type LogPosition,
+  type SeatLogEntry,
+  type SeatMapFeed,
+} from '../live/seat-map-feed';
 
 export interface SeatStreamDependencies {
   catalogue: Catalogue;
@@ -26,6 +31,7 @@ export interface SeatStreamDependencies {
  */
 export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
   const snapshot = sharedSnapshots(deps);
+  const encode = sharedEncoding();
   return [
     {
       method: 'get',
@@ -44,7 +50,13 @@ export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
         404: errorResponse('SESSION_NOT_FOUND'),
       },
       handler: async ({ params, headers, req }) => {
-        await streamSeatMap(deps, snapshot, params.id as string, headers['last-event-id'], req);
+        await streamSeatMap(
+          deps,
+          { snapshot, encode },
+          params.id as string,
+          headers['last-event-id'],
+          req,
+        );
         return { status: 200, streamed: true };
       },
     },
@@ -78,9 +90,36 @@ function sharedSnapshots({ catalogue, feed }: SeatStreamDependencies) {
   };
 }
 
+/** Events are pushed as the JSON the scripts (or the catalogue) already wrote. */
+const asWritten = (data: unknown) => data as string;
+
+/**
+ * The `seats` events of one read of a session's log, encoded once for every client that gets
+ * that same read (the feed hands all up-to-date clients the same array): with 2 000 clients of
+ * a premiere, a change is serialised once and written 2 000 times, not serialised 2 000 times.
+ */
+function sharedEncoding() {
+  const encoded = new WeakMap<readonly SeatLogEntry[], EventBuffer>();
+  return (entries: readonly SeatLogEntry[]): EventBuffer => {
+    let events = encoded.get(entries);
+    if (!events) {
+      events = new EventBuffer({ serializer: asWritten });
+      for (const [id, data] of entries) events.push(data, 'seats', id);
+      encoded.set(entries, events);
+    }
+    return events;
+  };
+}
+
 async function streamSeatMap(
   { catalogue, feed, settings }: SeatStreamDependencies,
-  snapshot: (sessionId: string) => Promise<Snapshot>,
+  {
+    snapshot,
+    encode,
+  }: {
+    snapshot: (sessionId: string) => Promise<Snapshot>;
+    encode: (entries: readonly SeatLogEntry[]) => EventBuffer;
+  },
   sessionId: string,
   lastEventId: string | undefined,
   req: Request,
@@ -94,8 +133,7 @@ async function streamSeatMap(
   const session = await createSession(req, res, {
     keepAlive: settings.heartbeatMs,
     retry: 2_000,
-    // Events are pushed as the JSON the scripts (or the catalogue) already wrote.
-    serializer: (data) => data as string,
+    serializer: asWritten,
     trustClientEventId: false,
     headers: { 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' },
   });
@@ -113,7 +151,7 @@ async function streamSeatMap(
   const unsubscribe = await feed.subscribe(sessionId, position, {
     deliver: (entries) => {
       if (!session.isConnected) return;
-      for (const [id, data] of entries) session.push(data, 'seats', id);
+      void session.batch(encode(entries));
       if (res.writableLength > allowance) {
         liveMapDropped.inc();
         res.destroy();

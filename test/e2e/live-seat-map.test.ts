@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import request from 'supertest';
-import { SeatMapFeed } from '../../api/live/seat-map-feed';
+import { randomUUID } from 'node:crypto';
+import { LOG_START, SeatMapFeed, type SeatLogEntry } from '../../api/live/seat-map-feed';
+import { seatLogKey } from '../../shared/holds/keys';
 import { liveMapDropped } from '../../shared/metrics';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { finaliserWorker } from '../../workers/finaliser/worker';
@@ -57,8 +59,12 @@ beforeAll(async () => {
     MAX_SEATS_PER_HOLD: '10',
   });
   await redisDb.mark();
-  feeds = [new SeatMapFeed(api.redis, silentLogger), new SeatMapFeed(api.redis, silentLogger)];
-  // Two API instances, each with its own feed, as two processes behind a load balancer.
+  feeds = [
+    new SeatMapFeed(api.redis, silentLogger),
+    new SeatMapFeed(api.redis, silentLogger, { batchMs: 100 }),
+  ];
+  // Two API instances, each with its own feed, as two processes behind a load balancer; the
+  // second batches changes that come close together, as production does (LIVE_MAP_BATCH_MS).
   instances = [
     await apiInstance(api.db, { seatMapFeed: feeds[0] }),
     await apiInstance(api.db, { seatMapFeed: feeds[1] }),
@@ -282,3 +288,43 @@ time.sleep(120)
   });
   return { child, connected };
 }
+
+describe('a feed that batches changes', () => {
+  it('when changes come in a burst, then each up-to-date subscriber gets the burst in one delivery, the same array for all, in order', async () => {
+    const feed = new SeatMapFeed(api.redis, silentLogger, { batchMs: 500 });
+    const sessionId = randomUUID();
+    const key = seatLogKey(sessionId);
+    const deliveries: (readonly SeatLogEntry[])[][] = [[], []];
+    const unsubscribes = await Promise.all(
+      deliveries.map((got) =>
+        feed.subscribe(sessionId, LOG_START, { deliver: (e) => got.push(e), end: () => {} }),
+      ),
+    );
+    try {
+      const change = (n: number) => api.redis.xadd(key, '*', 'data', JSON.stringify({ n }));
+      const numbers = (got: (readonly SeatLogEntry[])[]) =>
+        got.flat().map(([, data]) => (JSON.parse(data) as { n: number }).n);
+
+      // A first change after a quiet spell goes out at once...
+      await change(0);
+      await waitFor(() => deliveries.every((got) => got.length === 1), {
+        what: 'the first change',
+      });
+      // ...and the changes right after it wait for the rest of the batch window, together.
+      for (let n = 1; n <= 5; n++) await change(n);
+      await waitFor(() => deliveries.every((got) => numbers(got).length === 6), {
+        what: 'the burst',
+      });
+
+      for (const got of deliveries) {
+        expect(numbers(got)).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(got.map((entries) => entries.length)).toEqual([1, 5]);
+      }
+      expect(deliveries[0]![1]).toBe(deliveries[1]![1]);
+    } finally {
+      unsubscribes.forEach((unsubscribe) => unsubscribe());
+      await feed.close();
+      await api.redis.del(key);
+    }
+  });
+});
