@@ -767,7 +767,8 @@ async function main() {
   console.log(
     `live map: ${liveMap.subscribers} subscribers, ${liveMap.delivered}/${liveMap.expectedDeliveries} changes delivered, ` +
       `change→delivery p50 ${liveMap.latencyMs.p50} ms p99 ${liveMap.latencyMs.p99} ms; holds ${liveMap.holdsPerSecondWithListeners}/s ` +
-      `with them vs ${liveMap.holdsPerSecondWithoutListeners}/s without (${liveMap.ratioWithToWithout}×), ${liveMap.droppedSubscribers} dropped`,
+      `with them vs ${liveMap.holdsPerSecondWithoutListeners}/s without (${liveMap.ratioWithToWithout}×), ${liveMap.droppedSubscribers} dropped ` +
+      `(latency timed on ${liveMap.timedSubscribers} of them)`,
   );
   for (const [i, r] of races.entries()) {
     console.log(
