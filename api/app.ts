@@ -30,6 +30,7 @@ import { roomRoutes } from './routes/rooms';
 import { seedCompatRoutes } from './routes/seed-compat';
 import { seatStreamRoutes } from './routes/seat-stream';
 import { sessionRoutes } from './routes/sessions';
+import { OrderSettlements } from './live/order-settlements';
 import { SeatMapFeed } from './live/seat-map-feed';
 import { userRoutes } from './routes/users';
 
@@ -63,6 +64,11 @@ export interface AppDependencies {
    * every open stream). Made here when not given; it opens nothing until a client subscribes.
    */
   seatMapFeed?: SeatMapFeed;
+  /**
+   * Wakes order reads waiting with `Prefer: wait`; the caller closes it on shutdown (waiting
+   * requests then answer at once). Made here when not given; it subscribes on first use.
+   */
+  orderSettlements?: OrderSettlements;
 }
 
 /**
@@ -77,6 +83,7 @@ export function createApp({
   queues,
   directory,
   seatMapFeed = new SeatMapFeed(redis, logger, { batchMs: config.liveMap.batchMs }),
+  orderSettlements = new OrderSettlements(redis, logger),
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
   const sessions = new BuyerSessions(orm, config.auth);
@@ -107,7 +114,7 @@ export function createApp({
     ...sessionRoutes({ catalogue }),
     ...seatStreamRoutes({ catalogue, feed: seatMapFeed, settings: config.liveMap }),
     ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
-    ...orderRoutes({ ...holdDeps, orm }),
+    ...orderRoutes({ ...holdDeps, orm, settlements: orderSettlements }),
     // The seed's routes name the buyer by `usuario_id` alone: development only (SEED_ROUTES).
     ...(config.seedRoutes ? seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold) : []),
   ];

@@ -8,6 +8,7 @@ import { createCheckoutQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
 import { createApp } from './app';
+import { OrderSettlements } from './live/order-settlements';
 import { SeatMapFeed } from './live/seat-map-feed';
 
 async function main(): Promise<void> {
@@ -21,8 +22,9 @@ async function main(): Promise<void> {
   const directory = new Directory(orm);
   await directory.warmUp();
   const seatMapFeed = new SeatMapFeed(redis, logger, { batchMs: config.liveMap.batchMs });
+  const orderSettlements = new OrderSettlements(redis, logger);
   const server = createServer(
-    createApp({ config, logger, orm, redis, queues, directory, seatMapFeed }),
+    createApp({ config, logger, orm, redis, queues, directory, seatMapFeed, orderSettlements }),
   );
   // Longer than a typical load balancer's idle timeout, so it never reuses a socket we closed.
   server.keepAliveTimeout = 65_000;
@@ -32,10 +34,11 @@ async function main(): Promise<void> {
 
   stopGracefullyOnSignals(logger, async () => {
     // Stop accepting, end the live seat maps (their clients reconnect elsewhere with
-    // Last-Event-ID), let in-flight requests finish, then close what they used.
+    // Last-Event-ID), answer the order reads waiting for a settlement with the order as it is,
+    // let in-flight requests finish, then close what they used.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await seatMapFeed.close();
+    await Promise.all([seatMapFeed.close(), orderSettlements.close()]);
     await closed;
     await queues.close();
     await Promise.all([orm.close(), redis.quit()]);

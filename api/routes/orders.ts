@@ -2,12 +2,19 @@ import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { Orm } from '../../shared/db/orm';
 import type { HoldContext } from '../../shared/holds/hold-context';
-import { findOrder, listUserOrders, orderNotFound } from '../../shared/orders/order-views';
+import {
+  findOrder,
+  listUserOrders,
+  orderNotFound,
+  type OrderReadDependencies,
+  type OrderView,
+} from '../../shared/orders/order-views';
 import { refundOrder } from '../../shared/orders/refund-order';
 import { paymentMethods } from '../../shared/payments/methods';
 import { requestPayment } from '../../shared/payments/request-payment';
 import { notFound } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
+import type { OrderSettlements } from '../live/order-settlements';
 import {
   asciiToken,
   errorResponse,
@@ -94,8 +101,51 @@ export const PAYMENT_RESPONSES = {
   422: errorResponse('IDEMPOTENCY_KEY_REUSED with a different body'),
 };
 
+/** The longest `Prefer: wait` honoured, in seconds (§4.3); a longer one waits this long. */
+export const MAX_WAIT_SECONDS = 30;
+
+/**
+ * The `wait` preference of a Prefer header (RFC 7240: `Prefer: wait=10`, possibly among other
+ * preferences), at most MAX_WAIT_SECONDS; undefined when there is none or it is not a number
+ * (a preference the server does not understand is ignored, not refused).
+ */
+export function preferredWait(prefer: string | undefined): number | undefined {
+  for (const preference of prefer?.split(',') ?? []) {
+    const seconds = /^\s*wait\s*=\s*"?(\d{1,6})"?\s*(;.*)?$/i.exec(preference)?.[1];
+    if (seconds !== undefined) return Math.min(Number(seconds), MAX_WAIT_SECONDS);
+  }
+  return undefined;
+}
+
+/**
+ * The order once it has left `processing`, or as it is after `seconds`: the client learns the
+ * outcome of its payment with one request instead of polling. The watch starts before the
+ * order is read again, so a settlement in between is not missed.
+ */
+async function outcomeOf(
+  deps: OrderReadDependencies & { settlements: OrderSettlements },
+  order: OrderView,
+  seconds: number,
+): Promise<OrderView> {
+  if (order.status !== 'processing' || seconds === 0) return order;
+  const watch = await deps.settlements.watch(order.orderId);
+  try {
+    const now = await findOrder(deps, order.orderId);
+    if (now.status !== 'processing') return now;
+    await watch.until(seconds * 1000);
+    return await findOrder(deps, order.orderId);
+  } finally {
+    watch.stop();
+  }
+}
+
 export function orderRoutes(
-  deps: HoldRouteDependencies & { orm: Orm; catalogue: Catalogue; ctx: HoldContext },
+  deps: HoldRouteDependencies & {
+    orm: Orm;
+    catalogue: Catalogue;
+    ctx: HoldContext;
+    settlements: OrderSettlements;
+  },
 ): RouteSpec[] {
   return [
     {
@@ -132,15 +182,28 @@ export function orderRoutes(
         'An order: processing until the sale is written, then paid, declined, failed or refunded',
       auth: 'buyer-or-admin',
       params: idParam('orderId'),
+      headers: Joi.object({
+        prefer: Joi.string()
+          .max(200)
+          .description(
+            `wait=N (N ≤ ${MAX_WAIT_SECONDS}): answer as soon as the order leaves processing, or after N seconds with its status then (RFC 7240; Preference-Applied says it was honoured)`,
+          ),
+      }),
       responses: {
         200: { description: 'The order', schema: orderView },
         401: errorResponse('UNAUTHENTICATED'),
         404: errorResponse("ORDER_NOT_FOUND (also for another buyer's order: ids leak nothing)"),
       },
-      handler: async ({ params, caller }) => {
+      handler: async ({ params, headers, caller }) => {
         const order = await findOrder(deps, params.orderId);
         if (!mayRead(caller, order.userId)) throw orderNotFound(params.orderId);
-        return { status: 200, body: order };
+        const wait = preferredWait(headers.prefer);
+        if (wait === undefined) return { status: 200, body: order };
+        return {
+          status: 200,
+          body: await outcomeOf(deps, order, wait),
+          headers: { 'Preference-Applied': `wait=${wait}`, Vary: 'Prefer' },
+        };
       },
     },
     {

@@ -31,6 +31,12 @@ export const EVENT_STREAMS_KEY = 'event-streams';
 /** A seat key's value once sold (no TTL); while held it is the hold id (with a TTL). */
 export const SOLD_PREFIX = 'sold:';
 
+/**
+ * The pub/sub channel settle-hold.lua publishes an order id on once its payment's outcome is
+ * applied (paid, failed or declined): API processes wake requests waiting for that order.
+ */
+export const ORDER_SETTLED_CHANNEL = 'order-settled';
+
 /** orderId → `<sessionId>/<holdId>` while the order is only in Redis (paying, before Postgres). */
 export const orderHoldKey = (orderId: string) => `order-hold:${orderId}`;
 

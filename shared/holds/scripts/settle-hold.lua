@@ -29,9 +29,13 @@
   Events: seat.released for each seat freed ('failed'); the order and payment events are
   published from Postgres's outbox and by the payment worker. Seat log: the seats 'sold'
   ('paid') or the seats freed 'available' ('failed'); occupancy (best available) marked alike.
+  Pub/sub: ARGV[2] on 'order-settled' (every outcome, once), which wakes requests waiting for
+  the order (GET /api/v1/orders/:orderId with Prefer: wait).
 ]]
 --- @include "common"
 
+-- shared/holds/keys.ts, ORDER_SETTLED_CHANNEL
+local ORDER_SETTLED_CHANNEL = 'order-settled'
 local holdKey, streamKey = KEYS[1], KEYS[2]
 local holdId, orderId, outcome = ARGV[1], ARGV[2], ARGV[3]
 local minRetryMs, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -63,6 +67,7 @@ if outcome == 'declined' then
   redis.call('HDEL', holdKey, 'orderId', 'paymentToken')
   redis.call('PEXPIREAT', holdKey, expiresAt + retention)
   redis.call('ZADD', deadlinesKey(hold.sessionId), expiresAt, holdId)
+  redis.call('PUBLISH', ORDER_SETTLED_CHANNEL, orderId)
   return {'OK', 'confirmed', expiresAt}
 end
 
@@ -93,4 +98,5 @@ local stage = settledStage[outcome]
 redis.call('HSET', holdKey, 'stage', stage, 'endedAt', now)
 redis.call('HDEL', holdKey, 'paymentToken')
 redis.call('PEXPIREAT', holdKey, now + retention)
+redis.call('PUBLISH', ORDER_SETTLED_CHANNEL, orderId)
 return {'OK', stage, now}
