@@ -37,21 +37,29 @@ export interface OrderReadDependencies {
  * hold in Redis and reads as `processing`; from then on Postgres answers.
  */
 export async function findOrder(deps: OrderReadDependencies, orderId: string): Promise<OrderView> {
-  const em = deps.orm.em.fork() as EntityManager;
+  const written = () => writtenOrder(deps.orm, orderId);
+  // The finaliser drops the Redis pointer right after its commit: an order written between the
+  // first two reads is found by the third, rather than answered 404.
+  const order = (await written()) ?? (await processingOrder(deps, orderId)) ?? (await written());
+  if (!order) throw orderNotFound(orderId);
+  return order;
+}
+
+async function writtenOrder(orm: Orm, orderId: string): Promise<OrderView | undefined> {
+  const em = orm.em.fork() as EntityManager;
   const order = await em.findOne(Order, orderId);
-  if (order) return (await toViews(em, [order]))[0]!;
-  return processingOrder(deps, orderId);
+  return order ? (await toViews(em, [order]))[0]! : undefined;
 }
 
 async function processingOrder(
   { ctx, catalogue }: OrderReadDependencies,
   orderId: string,
-): Promise<OrderView> {
+): Promise<OrderView | undefined> {
   const pointer = await ctx.redis.get(orderHoldKey(orderId));
-  if (!pointer) throw orderNotFound(orderId);
+  if (!pointer) return undefined;
   const [sessionId, holdId] = pointer.split('/') as [string, string];
   const hold = await ctx.redis.hgetall(holdKey(sessionId, holdId));
-  if (hold.orderId !== orderId) throw orderNotFound(orderId);
+  if (hold.orderId !== orderId) return undefined;
   const layout = await catalogue.sessionLayout(sessionId);
   const seatIds = new Set(hold.seatIds!.split(','));
   return {
