@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { asBuyer, asOwnerOf } from '../support/buyers';
+import { asBuyer, asOwnerOf, testCard } from '../support/buyers';
 import { Order, OutboxEvent, Payment, Ticket } from '../../shared/db/entities';
 import { expiryJobId } from '../../shared/queues';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
@@ -50,13 +50,7 @@ afterAll(async () => {
 });
 
 const http = () => request(api.app);
-const card = (number: string) => ({
-  number,
-  holderName: 'Ana Souza',
-  expMonth: 12,
-  expYear: 2031,
-  cvv: '123',
-});
+const card = testCard;
 
 const pay = (hold: Pick<Hold, 'holdId' | 'holdToken' | 'userId'>, body: object, key?: string) => {
   const req = http().post(`/api/v1/holds/${hold.holdId}/payment`).set(asOwnerOf(hold));

@@ -11,7 +11,7 @@ import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { finaliserWorker } from '../../workers/finaliser/worker';
 import { paymentsWorker } from '../../workers/payments/worker';
 import { apiInstance, startTestApi, type TestApi } from '../support/api';
-import { asBuyer, asOwnerOf } from '../support/buyers';
+import { asBuyer, asOwnerOf, testCard } from '../support/buyers';
 import { confirmedHold, Dealer, seededCinema, type SeatMap, type User } from '../support/cinema';
 import { silentLogger } from '../support/database';
 import { createTestVhost, type TestVhost } from '../support/rabbitmq';
@@ -52,13 +52,7 @@ afterAll(async () => {
   await redisDb?.release();
 });
 
-const card = (number: string) => ({
-  number,
-  holderName: 'Ana Souza',
-  expMonth: 12,
-  expYear: 2031,
-  cvv: '123',
-});
+const card = testCard;
 
 /** A confirmed hold of `user`, paid through the first instance: its order id. */
 async function paidOrder(user: string, body: object = { method: 'pix' }) {

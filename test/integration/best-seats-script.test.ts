@@ -120,6 +120,35 @@ function expected(rows: SeatRow[], taken: Set<string>, quantity: number, togethe
   };
 }
 
+/**
+ * Fills a room request by request (random quantities, together or not) until a request finds
+ * nothing, checking each pick against the pure function.
+ */
+async function expectEveryPickToMatchUntilFull(
+  seeds: [number, number],
+  shape: { rows: [number, number]; width: [number, number]; share: number; together: number },
+  quantity: [number, number],
+) {
+  for (let seed = seeds[0]; seed <= seeds[1]; seed++) {
+    const random = generator(seed);
+    const rows = randomRoom(random, random.int(...shape.rows), random.int(...shape.width));
+    const sessionId = randomUUID();
+    const taken = await setUp(sessionId, rows, random, random.next() * shape.share);
+    for (let request = 0; ; request++) {
+      const wanted = random.int(...quantity);
+      const together = random.next() < shape.together;
+      const answer = await choiceOf(runScript(sessionId, wanted, together));
+      expect({ seed, request, ...answer }).toEqual({
+        seed,
+        request,
+        ...expected(rows, taken, wanted, together),
+      });
+      if (!answer.seats) break;
+      for (const id of answer.seats) taken.add(id);
+    }
+  }
+}
+
 describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
   it('when rooms of every shape are in random states, then for any quantity, together or apart, the script picks the same seats (or refuses alike)', async () => {
     for (let seed = 1; seed <= 600; seed++) {
@@ -138,24 +167,11 @@ describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
   });
 
   it('when rooms fill up request by request, then each pick matches, until nothing fits', async () => {
-    for (let seed = 1001; seed <= 1030; seed++) {
-      const random = generator(seed);
-      const rows = randomRoom(random, random.int(3, 10), random.int(8, 20));
-      const sessionId = randomUUID();
-      const taken = await setUp(sessionId, rows, random, random.next() * 0.3);
-      for (let request = 0; ; request++) {
-        const quantity = random.int(1, 4);
-        const together = random.next() < 0.7;
-        const answer = await choiceOf(runScript(sessionId, quantity, together));
-        expect({ seed, request, ...answer }).toEqual({
-          seed,
-          request,
-          ...expected(rows, taken, quantity, together),
-        });
-        if (!answer.seats) break;
-        for (const id of answer.seats) taken.add(id);
-      }
-    }
+    await expectEveryPickToMatchUntilFull(
+      [1001, 1030],
+      { rows: [3, 10], width: [8, 20], share: 0.3, together: 0.7 },
+      [1, 4],
+    );
   });
 
   it('when the room is the largest allowed (50×50), then the choice still matches', async () => {
@@ -191,24 +207,11 @@ describe('hold-best-seats.lua chooses what bestSeats chooses', () => {
   });
 
   it('when a wide room fills up request by request, then each pick matches, until nothing fits', async () => {
-    for (let seed = 4001; seed <= 4004; seed++) {
-      const random = generator(seed);
-      const rows = randomRoom(random, random.int(4, 8), random.int(60, 120));
-      const sessionId = randomUUID();
-      const taken = await setUp(sessionId, rows, random, random.next() * 0.1);
-      for (let request = 0; ; request++) {
-        const quantity = random.int(1, 3);
-        const together = random.next() < 0.8;
-        const answer = await choiceOf(runScript(sessionId, quantity, together));
-        expect({ seed, request, ...answer }).toEqual({
-          seed,
-          request,
-          ...expected(rows, taken, quantity, together),
-        });
-        if (!answer.seats) break;
-        for (const id of answer.seats) taken.add(id);
-      }
-    }
+    await expectEveryPickToMatchUntilFull(
+      [4001, 4004],
+      { rows: [4, 8], width: [60, 120], share: 0.1, together: 0.8 },
+      [1, 3],
+    );
   });
 
   it('when the layout is not in Redis, then the script answers NO_LAYOUT and holds nothing', async () => {

@@ -88,3 +88,12 @@ export async function insertBuyers(
   }
   return ids;
 }
+
+/** A card the simulated gateway judges by number: 4000000000000002 is declined, others approved. */
+export const testCard = (number: string) => ({
+  number,
+  holderName: 'Ana Souza',
+  expMonth: 12,
+  expYear: 2031,
+  cvv: '123',
+});
