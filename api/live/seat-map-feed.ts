@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { seatLogKey } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
 import { liveMapSubscribers } from '../../shared/metrics';
+import type { RedisClient } from '../../shared/redis';
 
 /** A position in a session's seat log: a Redis stream id, `<ms>-<seq>`; '0-0' is "before all". */
 export type LogPosition = string;
@@ -43,7 +43,7 @@ export class SeatMapFeed {
   private readonly readers = new Map<string, SessionReader>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly logger: Logger,
     private readonly blockMs = 5_000,
   ) {}
@@ -160,7 +160,7 @@ class SessionReader {
 
   constructor(
     private readonly sessionId: string,
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly logger: Logger,
     private readonly blockMs: number,
     private readonly onStop: () => void,
