@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Orm } from '../db/orm';
 import { seatKey, SOLD_PREFIX } from '../holds/keys';
+import type { RedisClient } from '../redis';
 
 /**
  * Makes Redis know every seat Postgres has sold, for sessions that have not ended. Redis is
@@ -9,7 +10,7 @@ import { seatKey, SOLD_PREFIX } from '../holds/keys';
  * refund it, but buyers would be let down for nothing. Idempotent; the holds worker runs it at
  * start. A seat held meanwhile is overwritten: it is sold, and its hold could never be paid.
  */
-export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> {
+export async function restoreSoldSeats(orm: Orm, redis: RedisClient): Promise<number> {
   const rows = await orm.em
     .getConnection()
     .execute<{ seat_id: string; session_id: string; order_id: string }[]>(
@@ -19,9 +20,13 @@ export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> 
      join sessions s on s.id = ss.session_id
      where t.status = 'active' and s.starts_at > now() - interval '1 day'`,
     );
-  const pipeline = redis.pipeline();
-  for (const row of rows)
+  // One pipeline per session: its keys share a slot, which a pipeline needs on a cluster.
+  const pipelines = new Map<string, ChainableCommander>();
+  for (const row of rows) {
+    const pipeline = pipelines.get(row.session_id) ?? redis.pipeline();
+    pipelines.set(row.session_id, pipeline);
     pipeline.set(seatKey(row.session_id, row.seat_id), `${SOLD_PREFIX}${row.order_id}`);
-  if (rows.length > 0) await pipeline.exec();
+  }
+  await Promise.all([...pipelines.values()].map((pipeline) => pipeline.exec()));
   return rows.length;
 }
