@@ -130,6 +130,10 @@ export class EventRelay extends RelayLoop {
       } catch (err) {
         if (!(err as Error).message.includes('BUSYGROUP')) throw err;
       }
+      // A blocking read joins the group at once; a poll (on a cluster) joins only once it is
+      // served, so a copy that lost every race so far would be missing from XINFO CONSUMERS.
+      if (isCluster(this.redis))
+        await this.redis.xgroup('CREATECONSUMER', stream, GROUP, this.consumer);
       this.knownStreams.add(stream);
     }
     return streams;
