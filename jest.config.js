@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/api', '<rootDir>/shared', '<rootDir>/workers', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The fault suite restarts the shared servers: it runs alone, by jest.faults.config.js.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
+  // The fault suite restarts the shared servers: it runs alone, by jest.faults.config.js. The
+  // cluster tests need the local Redis Cluster: jest.cluster.config.js.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/', '<rootDir>/test/cluster/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, sourceMaps: 'inline' }] },
   // Two cores here: one file per core, each with its own database, Redis db and vhost.
   maxWorkers: 2,

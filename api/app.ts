@@ -1,7 +1,6 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import type { Redis } from 'ioredis';
 import { BuyerSessions } from '../shared/auth/buyer-sessions';
 import { Catalogue } from '../shared/catalogue/catalogue';
 import type { Config } from '../shared/config';
@@ -33,6 +32,7 @@ import { sessionRoutes } from './routes/sessions';
 import { OrderSettlements } from './live/order-settlements';
 import { SeatMapFeed } from './live/seat-map-feed';
 import { userRoutes } from './routes/users';
+import type { RedisClient } from '../shared/redis';
 
 /**
  * helmet's defaults (CSP, HSTS, nosniff, frame and referrer policies, …). The rendered API docs
@@ -55,7 +55,7 @@ export interface AppDependencies {
   config: Config;
   logger: Logger;
   orm: Orm;
-  redis: Redis;
+  redis: RedisClient;
   queues: CheckoutQueues;
   /** Warmed by the caller (it queries Postgres). */
   directory: Directory;

@@ -11,7 +11,11 @@ export interface Config {
   port: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   db: { host: string; port: number; user: string; password: string; name: string };
-  redis: { host: string; port: number; db: number };
+  /**
+   * `clusterNodes` set (REDIS_CLUSTER_NODES): every client is a Redis Cluster client seeded with
+   * those nodes, and host, port and db are unused (a cluster has db 0 only).
+   */
+  redis: { host: string; port: number; db: number; clusterNodes?: RedisNode[] };
   rabbitmqUrl: string;
   holds: { ttlSeconds: number; confirmedTtlSeconds: number; maxSeatsPerHold: number };
   rateLimit: { perUser: number; perIp: number; windowSeconds: number };
@@ -34,6 +38,11 @@ export interface Config {
   liveMap: { heartbeatMs: number; maxBufferBytes: number; batchMs: number };
   /** The payment reconciler (shared/payments/reconcile-payments.ts). */
   paymentReconciler: { stuckAfterMs: number; everyMs: number };
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
 }
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
@@ -73,6 +82,11 @@ function isProxyName(item: string): boolean {
   return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
+function isHostPort(item: string): boolean {
+  const match = /^([^\s:,]+):(\d{1,5})$/.exec(item);
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65_535;
+}
+
 /** The password inside an amqp(s) URL, which production requires to be a real secret. */
 const rabbitPassword = (url: string) => {
   try {
@@ -97,6 +111,16 @@ const schema = Joi.object({
   REDIS_HOST: Joi.string().hostname().default('localhost'),
   REDIS_PORT: Joi.number().port().default(6379),
   REDIS_DB: Joi.number().integer().min(0).max(15).default(0),
+  REDIS_CLUSTER_NODES: Joi.string()
+    .allow('')
+    .custom((value: string, helpers) =>
+      value === '' || value.split(',').every((item) => isHostPort(item.trim()))
+        ? value
+        : helpers.error('any.invalid'),
+    )
+    .messages({
+      'any.invalid': '"REDIS_CLUSTER_NODES" must be a comma-separated list of host:port',
+    }),
   RABBITMQ_URL: Joi.string()
     .uri({ scheme: ['amqp', 'amqps'] })
     .default('amqp://guest:guest@localhost:5672'),
@@ -164,6 +188,13 @@ const schema = Joi.object({
   PAYMENT_RECONCILE_EVERY_SECONDS: Joi.number().min(0.2).default(5),
 }).unknown(true);
 
+/** `host:port,host:port` (already validated) as the seed nodes of a cluster client. */
+const redisNodes = (list: string): RedisNode[] =>
+  list.split(',').map((item) => {
+    const [host = '', port = ''] = item.trim().split(':');
+    return { host, port: Number(port) };
+  });
+
 export class ConfigError extends Error {
   constructor(readonly details: string[]) {
     super(`Invalid configuration: ${details.join('; ')}`);
@@ -193,7 +224,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       password: v.DB_PASSWORD,
       name: v.DB_NAME,
     },
-    redis: { host: v.REDIS_HOST, port: v.REDIS_PORT, db: v.REDIS_DB },
+    redis: {
+      host: v.REDIS_HOST,
+      port: v.REDIS_PORT,
+      db: v.REDIS_DB,
+      ...(v.REDIS_CLUSTER_NODES ? { clusterNodes: redisNodes(v.REDIS_CLUSTER_NODES) } : {}),
+    },
     rabbitmqUrl: v.RABBITMQ_URL,
     holds: {
       ttlSeconds: v.HOLD_TTL_SECONDS,

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from './config';
+import { createRedis } from './redis';
 
 /**
  * The BullMQ queues and their job contracts. Producers (the API) and processors (workers/) both
@@ -51,8 +52,34 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-export function bullConnection(config: Config): ConnectionOptions {
-  return { host: config.redis.host, port: config.redis.port, db: config.redis.db };
+/**
+ * How BullMQ reaches a queue's keys. On one Redis: connection options and BullMQ's default
+ * prefix, as always. On a cluster: a cluster client (BullMQ takes no cluster options, only a
+ * client) and a prefix that is the queue's own hash tag, because BullMQ's scripts touch many
+ * keys of a queue at once and a cluster runs a script only when all of them share a slot; one
+ * tag per queue (not one for all) lets the queues spread over the masters. Producers and workers
+ * of a queue must agree on the prefix, so both come from here. BullMQ leaves a client it was
+ * given open: `close` quits it once every queue or worker using it is closed.
+ */
+export interface BullConnection {
+  connection: ConnectionOptions;
+  prefix(queue: string): string | undefined;
+  close(): Promise<void>;
+}
+
+export function bullConnection(config: Config): BullConnection {
+  if (!config.redis.clusterNodes) {
+    const { host, port, db } = config.redis;
+    return { connection: { host, port, db }, prefix: () => undefined, close: async () => {} };
+  }
+  const client = createRedis(config);
+  return {
+    connection: client,
+    prefix: (queue) => `{bull:${queue}}`,
+    close: async () => {
+      await client.quit();
+    },
+  };
 }
 
 /**
@@ -79,9 +106,9 @@ export interface CheckoutQueues {
 }
 
 export function createCheckoutQueues(config: Config): CheckoutQueues {
-  const connection = bullConnection(config);
+  const { connection, prefix, close } = bullConnection(config);
   const queue = <T>(name: string, defaultJobOptions = DEFAULT_JOB_OPTIONS) =>
-    new Queue<T>(name, { connection, defaultJobOptions });
+    new Queue<T>(name, { connection, prefix: prefix(name), defaultJobOptions });
   const queues = {
     expiry: queue<HoldExpiryJob>(QUEUES.holdExpiry),
     confirmation: queue<HoldConfirmationJob>(QUEUES.holdConfirmation),
@@ -95,6 +122,7 @@ export function createCheckoutQueues(config: Config): CheckoutQueues {
     all,
     close: async () => {
       await Promise.all(all().map((q) => q.close()));
+      await close();
     },
   };
 }

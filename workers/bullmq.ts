@@ -15,10 +15,13 @@ export function startBullWorker<T>(
   processor: Processor<T>,
   concurrency = 50,
 ): Worker<T> {
+  const { connection, prefix, close } = bullConnection(config);
   const worker = new Worker<T>(queue, processor, {
-    connection: bullConnection(config),
+    connection,
+    prefix: prefix(queue),
     concurrency,
   });
+  worker.on('closed', () => void close());
   worker.on('completed', (job: Job<T>) => observe(queue, job));
   worker.on('failed', (job, err) => {
     if (job) observe(queue, job);

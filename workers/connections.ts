@@ -1,5 +1,4 @@
 import type { RecoveringChannelModel } from 'amqplib';
-import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config';
 import { EventConsumer, type ConsumerOptions } from '../shared/consumer';
 import { initOrm, type Orm } from '../shared/db/orm';
@@ -8,11 +7,11 @@ import { createHoldContext, type HoldContext } from '../shared/holds/hold-contex
 import type { Logger } from '../shared/logger';
 import { createCheckoutQueues } from '../shared/queues';
 import { connectRabbit } from '../shared/rabbitmq';
-import { createRedis } from '../shared/redis';
+import { createRedis, type RedisClient } from '../shared/redis';
 import type { WorkerKind } from './runtime';
 
 export interface WorkerConnections {
-  redis: Redis;
+  redis: RedisClient;
   ctx: HoldContext;
   orm: Orm;
   rabbit: RecoveringChannelModel;

@@ -2,10 +2,10 @@ import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import { AppError } from '../../shared/errors';
 import { seal, sealingKey, unseal } from '../../shared/sealed';
 import type { RouteResult } from './route';
+import type { RedisClient } from '../../shared/redis';
 
 const REPLAY_TTL_SECONDS = 24 * 60 * 60;
 /**
@@ -70,7 +70,7 @@ export class IdempotencyStore {
   private readonly fingerprintKey: Buffer;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     serverSecret: string,
   ) {
     this.fingerprintKey = Buffer.from(

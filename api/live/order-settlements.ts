@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { ORDER_SETTLED_CHANNEL } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
+import type { RedisClient } from '../../shared/redis';
 
 /**
  * Wakes requests waiting for an order to leave `processing` (`GET /api/v1/orders/:orderId` with
@@ -12,12 +12,12 @@ import type { Logger } from '../../shared/logger';
  */
 export class OrderSettlements {
   private readonly waiting = new Map<string, Set<() => void>>();
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private subscribed?: Promise<unknown>;
 
   /** Opens nothing until a request waits; closes with `redis` (or with close()). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly logger: Logger,
   ) {
     redis.once('end', () => void this.close());

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { seatLogKey } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
 import { liveMapSubscribers } from '../../shared/metrics';
+import type { RedisClient } from '../../shared/redis';
 
 /** A position in a session's seat log: a Redis stream id, `<ms>-<seq>`; '0-0' is "before all". */
 export type LogPosition = string;
@@ -54,7 +54,7 @@ export class SeatMapFeed {
    * `blockMs`: how long one blocking read waits for a change.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly logger: Logger,
     { blockMs = 5_000, batchMs = 0 }: { blockMs?: number; batchMs?: number } = {},
   ) {
@@ -178,7 +178,7 @@ class SessionReader {
 
   constructor(
     private readonly sessionId: string,
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly logger: Logger,
     private readonly timing: { blockMs: number; batchMs: number },
     private readonly onStop: () => void,

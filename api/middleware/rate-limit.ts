@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../shared/config';
 import { AppError } from '../../shared/errors';
+import type { RedisClient } from '../../shared/redis';
 
 /**
  * Limits hold requests per signed-in buyer and per client address, counted in Redis so that every
@@ -12,7 +12,7 @@ import { AppError } from '../../shared/errors';
  * `X-Forwarded-For` only from the proxies TRUST_PROXY names. The seed routes, which have no
  * signed-in buyer (and exist only in development), are limited per address alone.
  */
-export function holdRateLimit(redis: Redis, limits: Config['rateLimit']): RequestHandler {
+export function holdRateLimit(redis: RedisClient, limits: Config['rateLimit']): RequestHandler {
   const limiter = (keyPrefix: string, points: number) =>
     points > 0
       ? new RateLimiterRedis({

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Orm } from '../db/orm';
 import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
@@ -8,6 +7,7 @@ import { hashPassword } from '../auth/passwords';
 import { AppError, notFound } from '../errors';
 import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
 import { byRowName, ROOM_LIMITS, seatLayout } from './seat-layout';
+import type { RedisClient } from '../redis';
 
 export const CURRENCY = 'BRL';
 
@@ -73,7 +73,7 @@ export class Catalogue {
 
   constructor(
     private readonly orm: Orm,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     listTtlSeconds: number,
   ) {
     this.sessionLists = new LRUCache<string, string[]>({

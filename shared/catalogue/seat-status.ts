@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { seatKey, SOLD_PREFIX } from '../holds/keys';
+import type { RedisClient } from '../redis';
 
 export type SeatStatus = 'available' | 'held' | 'sold';
 
@@ -17,18 +17,14 @@ export const seatKeysOf = (sessionId: string, seatIds: readonly string[]) =>
   seatIds.map((id) => seatKey(sessionId, id));
 
 /**
- * Live statuses of seats, per session, in one round trip: one MGET per session (each within one
- * cluster slot thanks to the hash tag), pipelined together. Takes each session's seat keys.
+ * Live statuses of seats, per session: one MGET per session (each within one cluster slot thanks
+ * to the hash tag), sent together. The API's client auto-pipelines them into one round trip (per
+ * master, on a cluster, where one pipeline may not span masters). Takes each session's seat keys.
  */
 export async function readSeatStatuses(
-  redis: Redis,
+  redis: RedisClient,
   keysPerSession: readonly (readonly string[])[],
 ): Promise<SeatStatus[][]> {
-  const pipeline = redis.pipeline();
-  for (const keys of keysPerSession) pipeline.mget(...keys);
-  const replies = keysPerSession.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-  return replies.map(([err, values]) => {
-    if (err) throw err;
-    return (values as (string | null)[]).map(statusOf);
-  });
+  const replies = await Promise.all(keysPerSession.map((keys) => redis.mget(...keys)));
+  return replies.map((values) => values.map(statusOf));
 }

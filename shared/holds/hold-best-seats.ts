@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { SessionLayout } from '../catalogue/catalogue';
 import { seatRows, type SeatRow } from '../catalogue/seat-layout';
 import { AppError } from '../errors';
@@ -15,6 +14,7 @@ import {
 } from './hold-seats';
 import { sessionLayoutKey } from './keys';
 import type { ScriptReply } from './scripts';
+import type { RedisClient } from '../redis';
 
 export interface BestSeatsRequest {
   userId: string;
@@ -123,7 +123,10 @@ export function layoutFields(rows: readonly SeatRow[]): Record<string, string> {
  * each other write the same fields (one HSET, atomic); it expires a day after the session
  * starts, when no hold can be taken any more.
  */
-export async function writeSessionLayout(redis: Redis, session: SessionLayout): Promise<void> {
+export async function writeSessionLayout(
+  redis: RedisClient,
+  session: SessionLayout,
+): Promise<void> {
   const key = sessionLayoutKey(session.id);
   const results = await redis
     .multi()

@@ -1,19 +1,19 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { CheckoutQueues } from '../queues';
 import { hashHoldToken } from './hold-token';
 import { holdScripts, type HoldScripts } from './scripts';
+import type { RedisClient } from '../redis';
 
 /** What every hold use case needs: Redis (and its scripts), the hold settings, the queues. */
 export interface HoldContext {
-  redis: Redis;
+  redis: RedisClient;
   scripts: HoldScripts;
   settings: Config['holds'];
   queues: CheckoutQueues;
 }
 
 export function createHoldContext(
-  redis: Redis,
+  redis: RedisClient,
   settings: Config['holds'],
   queues: CheckoutQueues,
 ): HoldContext {

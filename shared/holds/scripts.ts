@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 
 const SCRIPTS_DIR = path.join(__dirname, 'scripts');
 
@@ -28,6 +28,13 @@ const COMMANDS = {
   releaseSoldSeats: 'release-sold-seats',
 } as const;
 
+/**
+ * The hold scripts' command names. Their key count varies, so it is their first argument; a
+ * cluster client's auto-pipelining takes that count for the first key and would batch the call
+ * with another master's commands, so shared/redis.ts sends these outside auto-pipelines there.
+ */
+export const HOLD_SCRIPT_COMMANDS: readonly string[] = Object.keys(COMMANDS);
+
 type Script = (keys: string[], args: (string | number)[]) => Promise<ScriptReply>;
 export type HoldScripts = Record<keyof typeof COMMANDS, Script>;
 
@@ -35,7 +42,7 @@ export type HoldScripts = Record<keyof typeof COMMANDS, Script>;
  * Registers the hold scripts on a client. ioredis sends them by SHA (EVALSHA) and falls back to
  * EVAL once per connection, so each call is one round trip.
  */
-export function holdScripts(redis: Redis): HoldScripts {
+export function holdScripts(redis: RedisClient): HoldScripts {
   const commands = redis as unknown as Record<
     string,
     (...args: (string | number)[]) => Promise<ScriptReply>

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Orm } from '../db/orm';
 import { seatKey, seatOccupancyKey, SOLD_PREFIX } from '../holds/keys';
+import type { RedisClient } from '../redis';
 
 /**
  * Makes Redis know every seat Postgres has sold, for sessions that have not ended. Redis is
@@ -11,7 +12,7 @@ import { seatKey, seatOccupancyKey, SOLD_PREFIX } from '../holds/keys';
  * Sessions whose seats it writes lose their best-available occupancy, which is rebuilt from
  * these keys when next needed.
  */
-export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> {
+export async function restoreSoldSeats(orm: Orm, redis: RedisClient): Promise<number> {
   const rows = await orm.em
     .getConnection()
     .execute<{ seat_id: string; session_id: string; order_id: string }[]>(
@@ -21,12 +22,15 @@ export async function restoreSoldSeats(orm: Orm, redis: Redis): Promise<number> 
      join sessions s on s.id = ss.session_id
      where t.status = 'active' and s.starts_at > now() - interval '1 day'`,
     );
-  const pipeline = redis.pipeline();
-  for (const row of rows)
+  // One pipeline per session: its keys share a slot, which a pipeline needs on a cluster.
+  const pipelines = new Map<string, ChainableCommander>();
+  for (const row of rows) {
+    const pipeline = pipelines.get(row.session_id) ?? redis.pipeline();
+    pipelines.set(row.session_id, pipeline);
     pipeline.set(seatKey(row.session_id, row.seat_id), `${SOLD_PREFIX}${row.order_id}`);
+  }
   // Best available's occupancy is rebuilt from the seat keys on its next use.
-  for (const sessionId of new Set(rows.map((row) => row.session_id)))
-    pipeline.del(seatOccupancyKey(sessionId));
-  if (rows.length > 0) await pipeline.exec();
+  for (const [sessionId, pipeline] of pipelines) pipeline.del(seatOccupancyKey(sessionId));
+  await Promise.all([...pipelines.values()].map((pipeline) => pipeline.exec()));
   return rows.length;
 }

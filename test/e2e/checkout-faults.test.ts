@@ -428,14 +428,17 @@ describe('no accepted payment is lost', () => {
     const declinedOrder = await world.pay(declined!, 'declined_card');
     // A payment worker that lost every effect: each job completes, nothing is charged or
     // published. BullMQ now keeps these jobs as completed, so re-adding their ids does nothing.
+    const bull = bullConnection(world.api.db.config);
     const lost = new Worker(QUEUES.payments, async () => 'lost', {
-      connection: bullConnection(world.api.db.config),
+      connection: bull.connection,
+      prefix: bull.prefix(QUEUES.payments),
     });
     await waitFor(
       async () => (await world.api.queues.payments.getJobCounts('completed')).completed === 3,
       { what: 'the three jobs completed' },
     );
     await lost.close();
+    await bull.close();
     const chargedBefore = await reconciled('charged_again');
 
     const payments = await startWorkers(world.api.db.config, [paymentsWorker]);

@@ -7,12 +7,12 @@
  * the other: they share this file's Redis db).
  */
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { CheckoutQueues } from '../../shared/queues';
+import type { RedisClient } from '../../shared/redis';
 import { apiInstance, startTestApi } from '../support/api';
 import { asBuyer, insertBuyers } from '../support/buyers';
-import { Dealer, seededCinema } from '../support/cinema';
+import { Dealer, scanKeys, seededCinema } from '../support/cinema';
 
 const WINDOW_SECONDS = 60;
 
@@ -48,7 +48,7 @@ const hold = (app: Express, userId: string, seatIds: string[], from?: string) =>
 async function heldBy(ctx: Setup, userId: string) {
   const { redis } = ctx.api;
   const seats = await redis.zcard(`user-seats:{${ctx.sessionId}}:${userId}`);
-  const holdKeys = await redis.keys(`hold:{${ctx.sessionId}}:*`);
+  const holdKeys = await scanKeys(redis, `hold:{${ctx.sessionId}}:*`);
   const owners = await Promise.all(holdKeys.map((key) => redis.hget(key, 'userId')));
   return { seats, holds: owners.filter((owner) => owner === userId).length };
 }
@@ -67,7 +67,7 @@ function expectRateLimited(res: request.Response) {
 describe('per-user limit (RATE_LIMIT_PER_USER=3 per 60 s, per-IP off)', () => {
   let ctx: Setup;
   /** A second API instance on the same Redis, with its own connections, as another process. */
-  let other: { app: Express; redis: Redis; queues: CheckoutQueues };
+  let other: { app: Express; redis: RedisClient; queues: CheckoutQueues };
 
   beforeAll(async () => {
     ctx = await setUp({ RATE_LIMIT_PER_USER: '3', RATE_LIMIT_PER_IP: '0' });

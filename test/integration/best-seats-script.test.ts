@@ -8,7 +8,6 @@
  * its back is never handed out.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { SeatRow } from '../../shared/catalogue/seat-layout';
 import { bestSeats } from '../../shared/holds/best-seats';
 import { layoutFields, pickAndHold } from '../../shared/holds/hold-best-seats';
@@ -21,12 +20,12 @@ import {
   sessionLayoutKey,
 } from '../../shared/holds/keys';
 import { holdScripts } from '../../shared/holds/scripts';
-import { createRedis } from '../../shared/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
 import { testConfig } from '../support/config';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
 
 let redisDb: OwnRedisDb;
-let redis: Redis;
+let redis: RedisClient;
 /** What the script needs of a hold context: its scripts and the hold settings. */
 let ctx: Parameters<typeof pickAndHold>[0];
 

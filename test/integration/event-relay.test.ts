@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { RecoveringChannelModel } from 'amqplib';
-import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { asOwnerOf } from '../support/buyers';
 import { envelopeFromStreamEntry, eventIdFor, type EventEnvelope } from '../../shared/events';
 import { EVENT_STREAMS_KEY, eventsKey } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
 import { connectRabbit, EventPublisher } from '../../shared/rabbitmq';
-import { createRedis } from '../../shared/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
 import { EventRelay, type EventRelayOptions } from '../../workers/event-relay/relay';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { startTestApi, type TestApi } from '../support/api';
@@ -124,7 +123,7 @@ async function startRelay(
 }
 
 /** A relay that read entries and then died: they stay pending under its consumer name. */
-async function readAsDeadRelay(redis: Redis, stream: string): Promise<[string, string[]][]> {
+async function readAsDeadRelay(redis: RedisClient, stream: string): Promise<[string, string[]][]> {
   try {
     await redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM');
   } catch (err) {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { IdempotencyStore } from '../../api/http/idempotency';
-import { createRedis } from '../../shared/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
 import { testConfig } from '../support/config';
 
 /**
@@ -11,7 +10,7 @@ import { testConfig } from '../support/config';
  */
 const config = testConfig();
 const SECRET = config.auth.jwtSecret;
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 const connect = () => {
   const redis = createRedis(config, { maxRetriesPerRequest: 1 });
   clients.push(redis);

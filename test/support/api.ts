@@ -1,15 +1,15 @@
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import { createApp, type AppDependencies } from '../../api/app';
 import { Directory } from '../../shared/catalogue/directory';
 import { createCheckoutQueues, type CheckoutQueues } from '../../shared/queues';
-import { createRedis } from '../../shared/redis';
+import { createRedis, type RedisClient } from '../../shared/redis';
 import { createTestDatabase, silentLogger, type TestDatabase } from './database';
+import { flushRedis } from './redis-db';
 
 export interface TestApi {
   app: Express;
   db: TestDatabase;
-  redis: Redis;
+  redis: RedisClient;
   queues: CheckoutQueues;
   adminAuth: { Authorization: string };
   close: () => Promise<void>;
@@ -43,7 +43,7 @@ export async function apiInstance(
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const db = await createTestDatabase({ env });
   const { app, redis, queues } = await apiInstance(db);
-  await redis.flushdb();
+  await flushRedis(redis);
   return {
     app,
     db,
@@ -52,7 +52,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     adminAuth: { Authorization: `Bearer ${db.config.adminToken}` },
     close: async () => {
       await queues.close();
-      await redis.flushdb();
+      await flushRedis(redis);
       await redis.quit();
       await db.drop();
     },

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { asBuyer, asOwnerOf, DEMO_PASSWORD, signIn } from './buyers';
 import { DEMO_USER_EMAILS } from '../../shared/db/seeders/demo-seeder';
 import { testConfig } from './config';
+import { mastersOf, type RedisClient } from '../../shared/redis';
 
 /** What supertest can send requests to: the app itself, or the base URL of a server running it. */
 export type Target = Parameters<typeof request>[0];
@@ -114,14 +114,16 @@ export async function confirmedHold(app: Target, userId: string, seatIds: string
   return hold;
 }
 
-/** Every key of a pattern, without KEYS (SCAN, as one would in production). */
-export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+/** Every key of a pattern, without KEYS (SCAN, as one would in production), on every master. */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for (const master of await mastersOf(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await master.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+  }
   return keys;
 }

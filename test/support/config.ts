@@ -6,8 +6,15 @@ import { loadConfig, type Config } from '../../shared/config';
  */
 export const redisDbForThisWorker = () => 1 + ((Number(process.env.JEST_WORKER_ID ?? 1) - 1) % 15);
 
+/**
+ * The cluster run (jest.cluster.config.js) sets this to the local cluster's nodes
+ * (scripts/redis-cluster.sh): every file then talks to the cluster, where REDIS_DB means nothing.
+ */
+const clusterNodes = process.env.TEST_REDIS_CLUSTER_NODES;
+
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
+    ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : {}),
     NODE_ENV: 'test',
     LOG_LEVEL: 'error',
     REDIS_DB: String(redisDbForThisWorker()),

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { scanKeys } from './cinema';
+import type { RedisClient } from '../../shared/redis';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -8,7 +8,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * and hold id → its record. Fails if a held seat points to a hold whose record does not list it,
  * or a live hold lists a seat that does not point back to it.
  */
-export async function heldInRedis(redis: Redis, sessionId: string) {
+export async function heldInRedis(redis: RedisClient, sessionId: string) {
   const prefix = `seat:{${sessionId}}:`;
   const seatKeys = await scanKeys(redis, `${prefix}*`);
   const owners = seatKeys.length > 0 ? await redis.mget(seatKeys) : [];
@@ -47,7 +47,7 @@ export async function heldInRedis(redis: Redis, sessionId: string) {
 
 /** Removes every hold of a session from Redis (seats, records, users' sets, best available's
  * occupancy): nothing is held. */
-export async function clearHolds(redis: Redis, sessionId: string) {
+export async function clearHolds(redis: RedisClient, sessionId: string) {
   const keys = [
     ...(await scanKeys(redis, `seat:{${sessionId}}:*`)),
     ...(await scanKeys(redis, `hold:{${sessionId}}:*`)),

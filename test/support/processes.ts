@@ -29,6 +29,9 @@ export function envOf(config: Config, extra: Record<string, string> = {}): NodeJ
     REDIS_HOST: redis.host,
     REDIS_PORT: String(redis.port),
     REDIS_DB: String(redis.db),
+    ...(redis.clusterNodes && {
+      REDIS_CLUSTER_NODES: redis.clusterNodes.map(({ host, port }) => `${host}:${port}`).join(','),
+    }),
     RABBITMQ_URL: config.rabbitmqUrl,
     ADMIN_TOKEN: config.adminToken,
     JWT_SECRET: config.auth.jwtSecret,

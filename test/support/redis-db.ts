@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRedis, mastersOf, type RedisClient } from '../../shared/redis';
 import { testConfig } from './config';
 
 const MARKER_KEY = 'test-file:owner';
@@ -19,20 +19,34 @@ export interface OwnRedisDb {
   release(): Promise<void>;
 }
 
+/** Empties what a test file sees of Redis: its db, or every master of the cluster. */
+export async function flushRedis(redis: RedisClient): Promise<void> {
+  await Promise.all((await mastersOf(redis)).map((master) => master.flushdb()));
+}
+
+const keyCount = async (redis: RedisClient) =>
+  (await Promise.all((await mastersOf(redis)).map((master) => master.dbsize()))).reduce(
+    (a, b) => a + b,
+    0,
+  );
+
 /**
  * A Redis db that no other test run is using, for files that start workers: a worker drains
  * every job and event stream of its db, so sharing one with another file, another person's run
  * of the same file or the benchmark would let either take the other's work. Takes the first
  * empty candidate and marks it with a key only this run can set (SET NX), with a TTL so a killed
- * run frees it on its own.
+ * run frees it on its own. A cluster has db 0 only: the cluster run takes one file at a time
+ * (jest.cluster.config.js), so the file takes the whole cluster, flushing what an earlier file
+ * left, unless another run's mark is on it.
  */
 export async function claimRedisDb(): Promise<OwnRedisDb> {
-  const { host, port } = testConfig().redis;
   const owner = `${process.pid}-${randomUUID()}`;
-  for (const db of CANDIDATES) {
-    const redis = new Redis({ host, port, db, maxRetriesPerRequest: 1 });
+  const cluster = testConfig().redis.clusterNodes !== undefined;
+  for (const db of cluster ? [0] : CANDIDATES) {
+    const redis = createRedis(testConfig({ REDIS_DB: String(db) }), { maxRetriesPerRequest: 1 });
+    if (cluster && (await redis.exists(MARKER_KEY)) === 0) await flushRedis(redis);
     if (
-      (await redis.dbsize()) === 0 &&
+      (await keyCount(redis)) === 0 &&
       (await redis.set(MARKER_KEY, owner, 'PX', MARKER_TTL_MS, 'NX'))
     ) {
       return {
@@ -49,6 +63,8 @@ export async function claimRedisDb(): Promise<OwnRedisDb> {
     await redis.quit();
   }
   throw new Error(
-    `No free Redis db among ${CANDIDATES.join(', ')}: flush leftovers of killed runs`,
+    cluster
+      ? 'The test cluster is marked taken by another run (or a killed one: scripts/redis-cluster.sh stop and start)'
+      : `No free Redis db among ${CANDIDATES.join(', ')}: flush leftovers of killed runs`,
   );
 }

@@ -194,6 +194,8 @@ describe('loadConfig', () => {
     ['DEMO_USER_PASSWORD', 'short'],
     ['SEED_ROUTES', 'yes'],
     ['TRUST_PROXY', 'not a proxy!'],
+    ['REDIS_CLUSTER_NODES', 'redis-1'],
+    ['REDIS_CLUSTER_NODES', 'redis-1:7000,redis-2:70000'],
   ])('when %s=%j, then a ConfigError names the variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toContain(name);
@@ -206,6 +208,24 @@ describe('loadConfig', () => {
     expect(error.details).toHaveLength(3);
     for (const name of ['DB_PORT', 'LOG_LEVEL', 'RABBITMQ_URL'])
       expect(error.message).toContain(name);
+  });
+
+  describe('REDIS_CLUSTER_NODES', () => {
+    it('when it is unset or empty, then there is no cluster: the one Redis of REDIS_HOST is used', () => {
+      expect(loadConfig({}).redis.clusterNodes).toBeUndefined();
+      expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).redis.clusterNodes).toBeUndefined();
+    });
+
+    it('when it lists host:port pairs, then they are the seed nodes of the cluster', () => {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001' }).redis).toEqual(
+        expect.objectContaining({
+          clusterNodes: [
+            { host: 'redis-1', port: 7000 },
+            { host: '10.0.0.2', port: 7001 },
+          ],
+        }),
+      );
+    });
   });
 
   describe('SEED_ROUTES', () => {

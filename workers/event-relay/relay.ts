@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import { envelopeFromStreamEntry, type EventEnvelope } from '../../shared/events';
 import { EVENT_STREAMS_KEY } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/rabbitmq';
 import { RelayLoop } from './relay-loop';
+import { isCluster, type RedisClient } from '../../shared/redis';
 
 const GROUP = 'event-relay';
 const BATCH = 200;
@@ -13,6 +13,8 @@ const BLOCK_MS = 1_000;
 const CLAIM_IDLE_MS = 15_000;
 const CLAIM_EVERY_MS = 5_000;
 const RETRY_DELAY_MS = 500;
+/** On a cluster, how long a relay that found nothing waits before it reads every stream again. */
+const CLUSTER_POLL_MS = 50;
 
 export interface EventRelayOptions {
   /** How long an entry read by another relay may stay unacknowledged before it is taken over. */
@@ -45,7 +47,7 @@ export class EventRelay extends RelayLoop {
   private readonly claimEveryMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly publisher: EventPublisher,
     logger: Logger,
     { claimIdleMs = CLAIM_IDLE_MS, claimEveryMs = CLAIM_EVERY_MS }: EventRelayOptions = {},
@@ -88,8 +90,22 @@ export class EventRelay extends RelayLoop {
     return relayed;
   }
 
-  /** XREADGROUP on every stream from `id` ('>' new entries, '0' this consumer's pending ones). */
+  /**
+   * XREADGROUP on every stream from `id` ('>' new entries, '0' this consumer's pending ones). A
+   * cluster refuses one read across slots, and each session's stream has a slot of its own, so
+   * there every stream is read by its own non-blocking call (all at once; the client batches
+   * them per master), and a read that wanted to block and found nothing pauses briefly instead.
+   */
   private async readGroup(streams: string[], id: '>' | '0', blockMs?: number) {
+    if (!isCluster(this.redis)) return this.xreadgroup(streams, id, blockMs);
+    const replies = await Promise.all(streams.map((stream) => this.xreadgroup([stream], id)));
+    const reply = replies.flatMap((one) => one ?? []);
+    if (blockMs !== undefined && reply.every(([, entries]) => entries.length === 0))
+      await new Promise((resolve) => setTimeout(resolve, Math.min(blockMs, CLUSTER_POLL_MS)));
+    return reply;
+  }
+
+  private async xreadgroup(streams: string[], id: '>' | '0', blockMs?: number) {
     const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
     return (await this.redis.xreadgroup(
       'GROUP',
@@ -114,6 +130,10 @@ export class EventRelay extends RelayLoop {
       } catch (err) {
         if (!(err as Error).message.includes('BUSYGROUP')) throw err;
       }
+      // A blocking read joins the group at once; a poll (on a cluster) joins only once it is
+      // served, so a copy that lost every race so far would be missing from XINFO CONSUMERS.
+      if (isCluster(this.redis))
+        await this.redis.xgroup('CREATECONSUMER', stream, GROUP, this.consumer);
       this.knownStreams.add(stream);
     }
     return streams;
