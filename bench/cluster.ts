@@ -12,12 +12,12 @@
  *   BENCH_DURATION (10)   seconds of the throughput scenario
  *   BENCH_REDIS_CLUSTER_NODES (127.0.0.1:7101,…,7106)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { accessTokens } from '../shared/auth/access-tokens';
 import { loadConfig, type Config } from '../shared/config';
 import { dropDatabase } from '../shared/db/database-admin';
@@ -26,13 +26,15 @@ import { prepareDatabase } from '../shared/db/prepare';
 import { eventsKey, holdKey, seatKey } from '../shared/holds/keys';
 import { createLogger } from '../shared/logger';
 import { createRedis, mastersOf, type RedisClient } from '../shared/redis';
+import { median, postJson } from './support/measure';
+import { ROOT } from './support/environment';
+import { startProcess, stopProcesses, waitUntilReady } from './support/processes';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CLUSTER_NODES =
   process.env.BENCH_REDIS_CLUSTER_NODES ??
   [7101, 7102, 7103, 7104, 7105, 7106].map((port) => `127.0.0.1:${port}`).join(',');
-const ROOT = path.join(__dirname, '..');
 const PORTS = [3111, 3112];
 const BUYERS = 1000;
 /** 2 500 seats each: enough fresh seats for every timed hold of one target (~5k/s × runs × s). */
@@ -102,70 +104,27 @@ async function prepareData(config: Config): Promise<Data> {
   };
 }
 
-function startApi(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/api/main.js')], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  const ready = async (): Promise<ChildProcess> => {
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return child;
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`API on ${port} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    return ready();
-  };
-  return ready();
+/** One API process on `port` against `target`'s Redis, ready to serve. */
+async function startApi(target: Target, port: number): Promise<ChildProcess> {
+  const child = startProcess('dist/api/main.js', { ...TARGETS[target], PORT: String(port) });
+  await waitUntilReady(`http://127.0.0.1:${port}/health/ready`);
+  return child;
 }
 
-const stop = (children: ChildProcess[]) =>
-  Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-
 /** POSTs hold bodies from `next` as the buyer `next` names. */
-function holdRequests(
+const holdRequests = (
   port: number,
   next: () => { seatIds: string[]; authorization: string },
   options: Partial<autocannon.Options>,
-) {
-  return autocannon({
-    url: `http://127.0.0.1:${port}/api/v1/holds`,
-    connections: 50,
-    ...options,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => {
-          const { seatIds, authorization } = next();
-          return {
-            ...request,
-            headers: { ...request.headers, authorization },
-            body: JSON.stringify({ seatIds }),
-          };
-        },
-      },
-    ],
-  });
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+) =>
+  postJson(
+    `http://127.0.0.1:${port}/api/v1/holds`,
+    () => {
+      const { seatIds, authorization } = next();
+      return { body: { seatIds }, authorization };
+    },
+    options,
+  );
 
 /** Commands each master has processed so far (INFO stats), by address. */
 async function commandsPerMaster(redis: RedisClient): Promise<Map<string, number>> {
@@ -197,7 +156,7 @@ async function measure(target: Target, data: Data) {
   const config = loadConfig(TARGETS[target]);
   const redis = createRedis(config, { maxRetriesPerRequest: 1 });
   await Promise.all((await mastersOf(redis)).map((master) => master.flushdb()));
-  const apis = await Promise.all(PORTS.map((port) => startApi(TARGETS[target], port)));
+  const apis = await Promise.all(PORTS.map((port) => startApi(target, port)));
   // Seats are handed out in order, session after session, so every hold takes a fresh seat and
   // consecutive holds land on different sessions (and, on the cluster, masters).
   let seat = 0;
@@ -231,7 +190,7 @@ async function measure(target: Target, data: Data) {
     redis,
     timedSessions.map((s) => s.id),
   );
-  await stop(apis);
+  await stopProcesses(apis);
   await Promise.all((await mastersOf(redis)).map((master) => master.flushdb()));
   await redis.quit();
   return {

@@ -6,17 +6,12 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { eventsKey, holdKey, seatKey, SOLD_PREFIX } from '../../shared/holds/keys';
 import { isCluster } from '../../shared/redis';
-import { eventRelayWorker } from '../../workers/event-relay/worker';
-import { finaliserWorker } from '../../workers/finaliser/worker';
-import { holdsWorker } from '../../workers/holds/worker';
-import { notifierWorker } from '../../workers/notifier/worker';
-import { paymentsWorker } from '../../workers/payments/worker';
 import { startTestApi, type TestApi } from '../support/api';
 import { asBuyer, insertBuyers } from '../support/buyers';
 import { Dealer, seededCinema, type SeatMap } from '../support/cinema';
 import { createTestVhost, type TestVhost } from '../support/rabbitmq';
 import { waitFor } from '../support/wait';
-import { startWorkers } from '../support/workers';
+import { EVERY_WORKER, startWorkers } from '../support/workers';
 
 /**
  * Issue 13, failover: while paced checkouts (hold, confirm, pay) run on every seeded session, the
@@ -138,13 +133,7 @@ beforeAll(async () => {
     PAYMENT_RECONCILE_EVERY_SECONDS: '1',
   });
   expect(isCluster(api.redis)).toBe(true);
-  workers = await startWorkers(api.db.config, [
-    holdsWorker,
-    paymentsWorker,
-    finaliserWorker,
-    notifierWorker,
-    eventRelayWorker,
-  ]);
+  workers = await startWorkers(api.db.config, EVERY_WORKER);
   const cinema = await seededCinema(api.app);
   const maps: SeatMap[] = await Promise.all(
     cinema.sessions.map(

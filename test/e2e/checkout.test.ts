@@ -2,11 +2,6 @@ import request from 'supertest';
 import { asBuyer, asOwnerOf, testCard } from '../support/buyers';
 import { Order, OutboxEvent, Payment, Ticket } from '../../shared/db/entities';
 import { expiryJobId } from '../../shared/queues';
-import { eventRelayWorker } from '../../workers/event-relay/worker';
-import { finaliserWorker } from '../../workers/finaliser/worker';
-import { holdsWorker } from '../../workers/holds/worker';
-import { notifierWorker } from '../../workers/notifier/worker';
-import { paymentsWorker } from '../../workers/payments/worker';
 import { startTestApi, type TestApi } from '../support/api';
 import {
   confirmedHold,
@@ -18,7 +13,7 @@ import {
 } from '../support/cinema';
 import { createTestVhost, EventSpy, type TestVhost } from '../support/rabbitmq';
 import { waitFor } from '../support/wait';
-import { startWorkers } from '../support/workers';
+import { EVERY_WORKER, startWorkers } from '../support/workers';
 
 let vhost: TestVhost;
 let api: TestApi;
@@ -32,13 +27,7 @@ beforeAll(async () => {
   vhost = await createTestVhost();
   api = await startTestApi({ RABBITMQ_URL: vhost.url });
   spy = await EventSpy.attach(vhost.url);
-  workers = await startWorkers(api.db.config, [
-    holdsWorker,
-    paymentsWorker,
-    finaliserWorker,
-    notifierWorker,
-    eventRelayWorker,
-  ]);
+  workers = await startWorkers(api.db.config, EVERY_WORKER);
   ({ users, big: session } = await seededCinema(api.app));
   dealer = new Dealer(session.seats);
 });

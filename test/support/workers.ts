@@ -1,4 +1,9 @@
 import type { Config } from '../../shared/config';
+import { eventRelayWorker } from '../../workers/event-relay/worker';
+import { finaliserWorker } from '../../workers/finaliser/worker';
+import { holdsWorker } from '../../workers/holds/worker';
+import { notifierWorker } from '../../workers/notifier/worker';
+import { paymentsWorker } from '../../workers/payments/worker';
 import type { RunningWorker, WorkerKind } from '../../workers/runtime';
 import { silentLogger } from './database';
 
@@ -13,3 +18,12 @@ export async function startWorkers(config: Config, kinds: WorkerKind[]) {
     },
   };
 }
+
+/** Every worker kind `npm start` runs: the whole back end behind the API. */
+export const EVERY_WORKER: WorkerKind[] = [
+  holdsWorker,
+  paymentsWorker,
+  finaliserWorker,
+  notifierWorker,
+  eventRelayWorker,
+];
