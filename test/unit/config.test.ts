@@ -84,7 +84,7 @@ describe('loadConfig', () => {
         catalogueCacheTtlSeconds: 5,
         metricsPort: 9100,
         paymentReconciler: { stuckAfterMs: 20_000, everyMs: 5_000 },
-        liveMap: { heartbeatMs: 15_000, maxBufferBytes: 262_144 },
+        liveMap: { heartbeatMs: 15_000, maxBufferBytes: 262_144, batchMs: 50 },
       });
     });
 
@@ -159,7 +159,7 @@ describe('loadConfig', () => {
       catalogueCacheTtlSeconds: 0,
       metricsPort: 9200,
       paymentReconciler: { stuckAfterMs: 30_000, everyMs: 500 },
-      liveMap: { heartbeatMs: 15_000, maxBufferBytes: 262_144 },
+      liveMap: { heartbeatMs: 15_000, maxBufferBytes: 262_144, batchMs: 50 },
     });
   });
 
