@@ -5,8 +5,16 @@ import { benchEnv, ROOT } from './environment';
 
 export const children = new Set<ChildProcess>();
 
+/**
+ * BENCH_CPU_PROF=<dir>: every measured process writes a V8 CPU profile there when it stops
+ * (`--cpu-prof`; open it in Chrome DevTools or speedscope), to see where a scenario's CPU goes.
+ */
+const profiling = process.env.BENCH_CPU_PROF
+  ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`]
+  : [];
+
 export function startProcess(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, script)], {
+  const child = spawn(process.execPath, [...profiling, path.join(ROOT, script)], {
     env: { ...process.env, ...benchEnv, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
