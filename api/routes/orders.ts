@@ -119,21 +119,23 @@ export function preferredWait(prefer: string | undefined): number | undefined {
 
 /**
  * The order once it has left `processing`, or as it is after `seconds`: the client learns the
- * outcome of its payment with one request instead of polling. The watch starts before the
- * order is read again, so a settlement in between is not missed.
+ * outcome of its payment with one request instead of polling. The watch starts before the order
+ * is read, so a settlement in between is not missed; `readable` refuses an order the caller may
+ * not read, before anything waits.
  */
 async function outcomeOf(
   deps: OrderReadDependencies & { settlements: OrderSettlements },
-  order: OrderView,
+  orderId: string,
   seconds: number,
+  readable: (order: OrderView) => OrderView,
 ): Promise<OrderView> {
-  if (order.status !== 'processing' || seconds === 0) return order;
-  const watch = await deps.settlements.watch(order.orderId);
+  if (seconds === 0) return readable(await findOrder(deps, orderId));
+  const watch = await deps.settlements.watch(orderId);
   try {
-    const now = await findOrder(deps, order.orderId);
-    if (now.status !== 'processing') return now;
+    const order = readable(await findOrder(deps, orderId));
+    if (order.status !== 'processing') return order;
     await watch.until(seconds * 1000);
-    return await findOrder(deps, order.orderId);
+    return await findOrder(deps, orderId);
   } finally {
     watch.stop();
   }
@@ -195,13 +197,17 @@ export function orderRoutes(
         404: errorResponse("ORDER_NOT_FOUND (also for another buyer's order: ids leak nothing)"),
       },
       handler: async ({ params, headers, caller }) => {
-        const order = await findOrder(deps, params.orderId);
-        if (!mayRead(caller, order.userId)) throw orderNotFound(params.orderId);
+        const readable = (order: OrderView) => {
+          if (!mayRead(caller, order.userId)) throw orderNotFound(params.orderId);
+          return order;
+        };
         const wait = preferredWait(headers.prefer);
-        if (wait === undefined) return { status: 200, body: order };
+        if (wait === undefined) {
+          return { status: 200, body: readable(await findOrder(deps, params.orderId)) };
+        }
         return {
           status: 200,
-          body: await outcomeOf(deps, order, wait),
+          body: await outcomeOf(deps, params.orderId, wait, readable),
           headers: { 'Preference-Applied': `wait=${wait}`, Vary: 'Prefer' },
         };
       },
