@@ -4,17 +4,18 @@
  * HTTP server, so concurrent retries are really concurrent.
  */
 import { randomUUID } from 'node:crypto';
-import { startRealServer, type RealServer } from '../support/http-server';
+import {
+  fetchJson,
+  startRealServer,
+  type JsonAnswer,
+  type RealServer,
+} from '../support/http-server';
 import { startTestApi, type TestApi } from '../support/api';
 import { asBuyer, asOwnerOf, insertBuyers } from '../support/buyers';
 import { Dealer, scanKeys, seededCinema } from '../support/cinema';
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-  replayed: string | null;
-}
+/** fetchJson's answer, with whether the API says it replayed a stored one. */
+type Answer = Omit<JsonAnswer, 'headers'> & { replayed: string | null };
 
 let api: TestApi;
 let server: RealServer;
@@ -29,19 +30,10 @@ let inFlight: RealServer['inFlight'];
 async function call(
   method: string,
   path: string,
-  { body, headers = {} }: { body?: unknown; headers?: Record<string, string> } = {},
+  request: { body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    body: text ? JSON.parse(text) : undefined,
-    replayed: res.headers.get('idempotent-replayed'),
-  };
+  const { headers, ...answer } = await fetchJson(baseUrl, method, path, request);
+  return { ...answer, replayed: headers.get('idempotent-replayed') };
 }
 
 const hold = (body: { userId: string; seatIds: string[] }, key?: string) =>
