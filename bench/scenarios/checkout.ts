@@ -40,7 +40,7 @@ export async function checkout(
   const buyer = async () => {
     while (next < CHECKOUTS) {
       const i = next++;
-      const authorization = data.bearer.get(data.users[i % 1000]!)!;
+      const authorization = data.bearer.get(data.users[i % data.users.length]!)!;
       const call = (method: string, url: string, body?: unknown, extra: object = {}) =>
         fetch(url, {
           method,

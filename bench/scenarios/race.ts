@@ -11,7 +11,8 @@ export async function race(data: BenchData, dealer: SeatDealer, redis: Redis) {
   const { sessionId, seatIds } = dealer.freshSession();
   const seats = seatIds.slice(0, 100);
   let i = 0;
-  const body = () => asBuyer(data, data.users[i % 1000]!, { seatIds: [seats[i++ % 100]] });
+  const body = () =>
+    asBuyer(data, data.users[i % data.users.length]!, { seatIds: [seats[i++ % 100]] });
   const started = performance.now();
   const results = await Promise.all(
     [PORTS.api, PORTS.api2].map((port) =>

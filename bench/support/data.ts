@@ -1,7 +1,7 @@
 /** The bench's own data: users who sign in through the API, and sessions of a big hall. */
 import { hashPassword } from '../../shared/auth/passwords';
 import type { Orm } from '../../shared/db/orm';
-import { BUYER_PASSWORD, PORTS } from './environment';
+import { BUYER_PASSWORD, PORTS, USERS } from './environment';
 
 export interface BenchData {
   users: string[];
@@ -20,7 +20,7 @@ export async function prepareData(orm: Orm): Promise<BenchData> {
   await connection.execute(
     `insert into users (id, name, email, password_hash, created_at)
      select gen_random_uuid(), 'Bench user ' || i, 'bench' || i || '@example.com', ?, now()
-     from generate_series(1, 1000) i`,
+     from generate_series(1, ${USERS}) i`,
     [await hashPassword(BUYER_PASSWORD)],
   );
   await connection.execute(

@@ -12,6 +12,23 @@ export const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 export const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 export const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 2000);
 export const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
+/** Signed-in buyers (each sign-in hashes a password on purpose: about 0.15 s of CPU apiece). */
+export const USERS = Number(process.env.BENCH_USERS ?? 1000);
+const ALL_SCENARIOS = ['timed', 'live-map', 'checkout'] as const;
+export type ScenarioGroup = (typeof ALL_SCENARIOS)[number];
+/**
+ * Which scenarios run (BENCH_SCENARIOS, comma-separated): `timed` (baseline, hold, best available,
+ * seat map, race), `live-map`, `checkout`. All by default; fewer for a quick look while profiling.
+ */
+export const SCENARIOS = new Set<ScenarioGroup>(
+  (process.env.BENCH_SCENARIOS ?? ALL_SCENARIOS.join(','))
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name): name is ScenarioGroup => {
+      if ((ALL_SCENARIOS as readonly string[]).includes(name)) return true;
+      throw new Error(`BENCH_SCENARIOS: unknown "${name}" (known: ${ALL_SCENARIOS.join(', ')})`);
+    }),
+);
 export const ROOT = path.join(__dirname, '../..');
 export const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 export const JWT_SECRET = randomBytes(32).toString('base64url');
