@@ -17,6 +17,8 @@ export interface RouteInput<P = Record<string, string>, Q = Record<string, unkno
 export interface RouteResult {
   status: number;
   body?: unknown;
+  /** The body already serialised as JSON (a cached answer), sent as it is instead of `body`. */
+  json?: Buffer;
   headers?: Record<string, string>;
   /** The handler answered itself (an event stream): nothing is left to send. */
   streamed?: boolean;
@@ -107,7 +109,10 @@ export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): Requ
         : await run();
     if (result.streamed) return;
     for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-    if (result.body === undefined) res.status(result.status).end();
+    if (result.json) {
+      res.status(result.status).set('Content-Type', 'application/json; charset=utf-8');
+      res.send(result.json);
+    } else if (result.body === undefined) res.status(result.status).end();
     else res.status(result.status).json(result.body);
   };
 }

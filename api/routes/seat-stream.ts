@@ -82,7 +82,7 @@ function sharedSnapshots({ catalogue, feed }: SeatStreamDependencies) {
         // The position first, then the statuses: a change in between is in both, and applying
         // a status twice changes nothing, while the other order could lose one.
         const position = await feed.head(sessionId);
-        return { position, json: JSON.stringify(await catalogue.seatMap(sessionId)) };
+        return { position, json: (await catalogue.seatMapJson(sessionId)).toString() };
       })().finally(() => inFlight.delete(sessionId));
       inFlight.set(sessionId, snapshot);
     }

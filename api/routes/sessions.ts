@@ -86,7 +86,10 @@ export function sessionRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpe
         200: { description: 'The session and every seat with its status', schema: seatMapView },
         404: errorResponse('SESSION_NOT_FOUND'),
       },
-      handler: async ({ params }) => ({ status: 200, body: await catalogue.seatMap(params.id) }),
+      handler: async ({ params }) => ({
+        status: 200,
+        json: await catalogue.seatMapJson(params.id),
+      }),
     },
   ];
 }

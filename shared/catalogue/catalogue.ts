@@ -6,6 +6,8 @@ import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
 import { hashPassword } from '../auth/passwords';
 import { AppError, notFound } from '../errors';
 import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
+import { SeatMapCache } from './seat-map-cache';
+import { holdScripts } from '../holds/scripts';
 import { byRowName, ROOM_LIMITS, seatLayout } from './seat-layout';
 import type { RedisClient } from '../redis';
 
@@ -63,19 +65,21 @@ export interface SessionFilter {
 /**
  * Movies, rooms, sessions and their seats. Sessions and their seats never change once created,
  * so their layout is cached per process without expiry; only the list of sessions (which grows)
- * is cached for `listTtlSeconds`. Seat status is never cached: it is read live from Redis, so a
- * seat map costs one Redis round trip and no Postgres query once the layout is warm.
+ * is cached for `listTtlSeconds`. Seat status is read live from Redis; a session's serialised
+ * seat map is reused only while Redis says nothing in it changed (seat-map-cache.ts).
  */
 export class Catalogue {
   private readonly layouts = new LRUCache<string, Promise<SessionLayout>>({ max: 10_000 });
   private readonly seatKeysBySession = new WeakMap<SessionLayout, string[]>();
   private readonly sessionLists: LRUCache<string, string[]>;
+  private readonly seatMaps: SeatMapCache;
 
   constructor(
     private readonly orm: Orm,
     private readonly redis: RedisClient,
     listTtlSeconds: number,
   ) {
+    this.seatMaps = new SeatMapCache(redis, holdScripts(redis));
     this.sessionLists = new LRUCache<string, string[]>({
       max: 1_000,
       ttl: Math.max(listTtlSeconds, 0) * 1000 || 1,
@@ -224,10 +228,15 @@ export class Catalogue {
     return maps.map(({ seats: _seats, ...summary }) => summary);
   }
 
-  /** The session with every seat and its live status (§4.1). */
-  async seatMap(sessionId: string): Promise<SeatMap> {
-    const [map] = await this.withLiveStatus([await this.sessionLayout(sessionId)]);
-    return map!;
+  /**
+   * The session with every seat and its live status (§4.1), as JSON: the hot read of a
+   * premiere, so the serialised answer is reused while it is true.
+   */
+  async seatMapJson(sessionId: string): Promise<Buffer> {
+    const layout = await this.sessionLayout(sessionId);
+    return this.seatMaps.json(sessionId, this.seatKeys(layout), (statuses) =>
+      withStatuses(layout, statuses),
+    );
   }
 
   /** Every session with its seat map: the seed route `GET /sessao/todas`. */
@@ -243,22 +252,7 @@ export class Catalogue {
       this.redis,
       layouts.map((layout) => this.seatKeys(layout)),
     );
-    // The seat map is the hottest read of a premiere: one plain loop, no spreads.
-    return layouts.map((layout, i) => {
-      const live = statuses[i] ?? [];
-      let available = 0;
-      const seats = layout.seats.map(({ id, label, row, number }, j) => {
-        const status = live[j] ?? 'available';
-        if (status === 'available') available++;
-        return { id, label, row, number, status };
-      });
-      return {
-        ...withoutSeats(layout),
-        seatsTotal: seats.length,
-        seatsAvailable: available,
-        seats,
-      };
-    });
+    return layouts.map((layout, i) => withStatuses(layout, statuses[i] ?? []));
   }
 
   /** Each layout's seat keys, built once: a 200-seat map would otherwise build 200 strings. */
@@ -335,6 +329,18 @@ export class Catalogue {
 
 function byRowThenNumber(a: SeatView, b: SeatView): number {
   return byRowName(a.row, b.row) || a.number - b.number;
+}
+
+/** A layout with each seat's live status (in layout order; a missing one is available). */
+function withStatuses(layout: SessionLayout, statuses: readonly SeatStatus[]): SeatMap {
+  // The seat map is the hottest read of a premiere: one plain loop, no spreads.
+  let available = 0;
+  const seats = layout.seats.map(({ id, label, row, number }, j) => {
+    const status = statuses[j] ?? 'available';
+    if (status === 'available') available++;
+    return { id, label, row, number, status };
+  });
+  return { ...withoutSeats(layout), seatsTotal: seats.length, seatsAvailable: available, seats };
 }
 
 function withoutSeats({ seats: _seats, ...rest }: SessionLayout): Omit<SessionLayout, 'seats'> {

@@ -23,6 +23,12 @@ export const sessionLayoutKey = (sessionId: string) => `layout:{${sessionId}}`;
  */
 export const seatOccupancyKey = (sessionId: string) => `seats-taken:{${sessionId}}`;
 
+/**
+ * The session's seat-map version: grows with every change of a seat's status, in the same step
+ * (scripts/includes/common.lua); the API reuses a serialised seat map while it is unchanged.
+ */
+export const seatMapVersionKey = (sessionId: string) => `seatmap-version:{${sessionId}}`;
+
 /** holdId → sessionId, so routes that name only a hold find its slot. Not touched by scripts. */
 export const holdSessionKey = (holdId: string) => `hold-session:${holdId}`;
 /** Every per-session event stream the relay must drain. */

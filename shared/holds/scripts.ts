@@ -26,10 +26,11 @@ const COMMANDS = {
   startPayment: 'start-payment',
   settleHold: 'settle-hold',
   releaseSoldSeats: 'release-sold-seats',
+  readSeatMap: 'read-seat-map',
 } as const;
 
 /**
- * The hold scripts' command names. Their key count varies, so it is their first argument; a
+ * The hold scripts' command names (and the seat map's read). Their key count varies, so it is their first argument; a
  * cluster client's auto-pipelining takes that count for the first key and would batch the call
  * with another master's commands, so shared/redis.ts sends these outside auto-pipelines there.
  */

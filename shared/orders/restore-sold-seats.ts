@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Orm } from '../db/orm';
-import { seatKey, seatOccupancyKey, SOLD_PREFIX } from '../holds/keys';
+import { seatKey, seatMapVersionKey, seatOccupancyKey, SOLD_PREFIX } from '../holds/keys';
 import type { RedisClient } from '../redis';
 
 /**
@@ -10,7 +10,8 @@ import type { RedisClient } from '../redis';
  * refund it, but buyers would be let down for nothing. Idempotent; the holds worker runs it at
  * start. A seat held meanwhile is overwritten: it is sold, and its hold could never be paid.
  * Sessions whose seats it writes lose their best-available occupancy, which is rebuilt from
- * these keys when next needed.
+ * these keys when next needed, and their seat-map version, so no API process reuses a seat map
+ * read before.
  */
 export async function restoreSoldSeats(orm: Orm, redis: RedisClient): Promise<number> {
   const rows = await orm.em
@@ -29,8 +30,10 @@ export async function restoreSoldSeats(orm: Orm, redis: RedisClient): Promise<nu
     pipelines.set(row.session_id, pipeline);
     pipeline.set(seatKey(row.session_id, row.seat_id), `${SOLD_PREFIX}${row.order_id}`);
   }
-  // Best available's occupancy is rebuilt from the seat keys on its next use.
-  for (const [sessionId, pipeline] of pipelines) pipeline.del(seatOccupancyKey(sessionId));
+  // Best available's occupancy is rebuilt from the seat keys on its next use; without a version,
+  // a seat map is read afresh until a hold script starts a new one.
+  for (const [sessionId, pipeline] of pipelines)
+    pipeline.del(seatOccupancyKey(sessionId), seatMapVersionKey(sessionId));
   await Promise.all([...pipelines.values()].map((pipeline) => pipeline.exec()));
   return rows.length;
 }

@@ -255,6 +255,9 @@ describe('sessions', () => {
     const [first, second] = before.body.seats;
     await api.redis.set(`seat:{${session.id}}:${first.id}`, 'some-hold-id', 'EX', 60);
     await api.redis.set(`seat:{${session.id}}:${second.id}`, 'sold:some-order-id');
+    // Whatever changes a seat bumps the session's seat-map version, as every hold script does.
+    const bumpVersion = () => api.redis.incr(`seatmap-version:{${session.id}}`);
+    await bumpVersion();
     const after = await http().get(`/api/v1/sessions/${session.id}`).expect(200);
     expect(after.body.seats[0].status).toBe('held');
     expect(after.body.seats[1].status).toBe('sold');
@@ -264,6 +267,7 @@ describe('sessions', () => {
     );
     expect(listed.seatsAvailable).toBe(before.body.seatsAvailable - 2);
     await api.redis.del(`seat:{${session.id}}:${first.id}`, `seat:{${session.id}}:${second.id}`);
+    await bumpVersion();
     const freed = await http().get(`/api/v1/sessions/${session.id}`).expect(200);
     expect(freed.body.seats[0].status).toBe('available');
   });

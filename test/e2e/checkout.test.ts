@@ -126,6 +126,8 @@ describe('checkout', () => {
 
   it('when the card is declined, then the order is declined, the hold is confirmed again, and a retry with pix is paid', async () => {
     const hold = await confirmedHold(api.app, users[1]!.id, dealer.freshSeats(1));
+    const seatMapVersion = () => api.redis.get(`seatmap-version:{${session.id}}`).then(Number);
+    const versionWhilePaying = await seatMapVersion();
     const declined = await pay(hold, {
       method: 'credit_card',
       card: card('4000000000000002'),
@@ -134,6 +136,8 @@ describe('checkout', () => {
     expect(order.cardLast4).toBe('0002');
     const read = await http().get(`/api/v1/holds/${hold.holdId}`).set(asOwnerOf(hold));
     expect(read.body.stage).toBe('confirmed');
+    // Its seats expire again: a cached seat map must not outlive them.
+    expect(await seatMapVersion()).toBeGreaterThan(versionWhilePaying);
     // Its cleanup is due at the restored expiry (the confirmed job was re-dated, not left behind).
     const cleanup = await api.queues.expiry.getJob(expiryJobId(hold.holdId, 'confirmed'));
     expect(await cleanup?.getState()).toBe('delayed');

@@ -53,6 +53,7 @@ export async function clearHolds(redis: RedisClient, sessionId: string) {
     ...(await scanKeys(redis, `hold:{${sessionId}}:*`)),
     ...(await scanKeys(redis, `user-seats:{${sessionId}}:*`)),
   ];
-  // Best available's occupancy goes too: it is rebuilt from the (now free) seat keys.
-  await redis.del(...keys, `seats-taken:{${sessionId}}`);
+  // Best available's occupancy goes too: it is rebuilt from the (now free) seat keys; and the
+  // seat-map version, so no API process serves a seat map cached before.
+  await redis.del(...keys, `seats-taken:{${sessionId}}`, `seatmap-version:{${sessionId}}`);
 }

@@ -24,7 +24,8 @@
     {'NOT_DUE', expiresAt}        expire: the clock has not run out yet (early or skewed job)
 
   Events: hold.released | hold.expired, then seat.released for each seat this hold still owned;
-          seat log: those seats 'available'; occupancy (best available): those seats free
+          seat log: those seats 'available', seatmap-version:{sid} bumped; occupancy (best
+          available): those seats free
 ]]
 --- @include "common"
 

@@ -49,7 +49,8 @@
     {'NO_LAYOUT'}                      KEYS[4] does not exist (or predates 'mids'): the caller
                                        writes it and calls again
 
-  Events: hold.created; seat log: the seats 'held'; occupancy: those seats taken
+  Events: hold.created; seat log: the seats 'held' (seatmap-version:{sid} bumped); occupancy:
+  those seats taken
 ]]
 --- @include "common"
 

@@ -25,8 +25,8 @@
     {'SEAT_UNAVAILABLE', seatId...}  those seats are held or sold; nothing was held
     {'HOLD_LIMIT', seatsHeldNow}     the user would hold more than ARGV[6]; nothing was held
 
-  Events: hold.created; seat log: the seats 'held'; occupancy (layout:{sid}, seats-taken:{sid},
-  when built): those seats taken
+  Events: hold.created; seat log: the seats 'held' (seatmap-version:{sid} bumped); occupancy
+  (layout:{sid}, seats-taken:{sid}, when built): those seats taken
 ]]
 --- @include "common"
 

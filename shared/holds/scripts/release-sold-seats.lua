@@ -13,7 +13,8 @@
     {'OK', freedCount}   seats that were sold to this order are available again (a seat sold to
                          another order, or already free, is left alone)
 
-  Events: seat.released for each seat freed (reason 'refunded'); seat log: those 'available';
+  Events: seat.released for each seat freed (reason 'refunded'); seat log: those 'available'
+  (seatmap-version:{sid} bumped);
   occupancy (layout:{sid}, seats-taken:{sid}, built from ARGV[2]): those free
 ]]
 --- @include "common"

@@ -28,7 +28,9 @@
 
   Events: seat.released for each seat freed ('failed'); the order and payment events are
   published from Postgres's outbox and by the payment worker. Seat log: the seats 'sold'
-  ('paid') or the seats freed 'available' ('failed'); occupancy (best available) marked alike.
+  ('paid') or the seats freed 'available' ('failed'); occupancy (best available) marked alike;
+  seatmap-version:{sid} bumped on every outcome that changes a seat ('declined' included: its
+  seats expire again).
   Pub/sub: ARGV[2] on 'order-settled' (every outcome, once), which wakes requests waiting for
   the order (GET /api/v1/orders/:orderId with Prefer: wait).
 ]]
@@ -67,6 +69,8 @@ if outcome == 'declined' then
   redis.call('HDEL', holdKey, 'orderId', 'paymentToken')
   redis.call('PEXPIREAT', holdKey, expiresAt + retention)
   redis.call('ZADD', deadlinesKey(hold.sessionId), expiresAt, holdId)
+  -- Still held, but its seats expire again: a cached seat map must learn the new deadline.
+  bumpSeatMapVersion(hold.sessionId)
   redis.call('PUBLISH', ORDER_SETTLED_CHANNEL, orderId)
   return {'OK', 'confirmed', expiresAt}
 end

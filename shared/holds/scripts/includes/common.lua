@@ -68,6 +68,24 @@ local function splitIds(csv)
   return ids
 end
 
+-- The session's seat-map version (shared/catalogue/seat-map-cache.ts): a number that grows
+-- whenever a seat of the session changes status, or a held seat's TTL is set to run out sooner,
+-- in the same atomic step as the change. A cached seat map is reused only while it is unchanged.
+-- It starts from the Redis clock in microseconds, not from 1: a version key lost with Redis's
+-- data then never comes back with a number an API process still has a map cached under.
+local function seatMapVersionKey(sessionId)
+  return 'seatmap-version:{' .. sessionId .. '}'
+end
+
+local function bumpSeatMapVersion(sessionId)
+  local key = seatMapVersionKey(sessionId)
+  if redis.call('EXISTS', key) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', key, t[1] .. string.format('%06d', tonumber(t[2])))
+  end
+  redis.call('INCR', key)
+end
+
 -- The session's seat change log (stream, capped at about SEAT_LOG_LENGTH entries) that live seat
 -- maps follow (GET /api/v1/sessions/:id/seats/stream): one entry per change, in the order the
 -- changes happened, written in the same atomic step as the change. Unlike events:{sid}, which
@@ -75,6 +93,7 @@ end
 local SEAT_LOG_LENGTH = 1000
 local function logSeatChanges(sessionId, seatIds, status)
   if #seatIds == 0 then return end
+  bumpSeatMapVersion(sessionId)
   local changes = {}
   for i, seatId in ipairs(seatIds) do changes[i] = { id = seatId, status = status } end
   redis.call('XADD', 'seatlog:{' .. sessionId .. '}', 'MAXLEN', '~', SEAT_LOG_LENGTH, '*',
