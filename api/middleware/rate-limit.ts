@@ -10,9 +10,10 @@ import type { RedisClient } from '../../shared/redis';
  * is off. It runs after authentication: a request refused there spends nobody's budget, and a
  * body cannot name whose budget to spend. The address is Express's `req.ip`, which believes
  * `X-Forwarded-For` only from the proxies TRUST_PROXY names. The seed routes, which have no
- * signed-in buyer (and exist only in development), are limited per address alone.
+ * signed-in buyer (and exist only in development), are limited per address alone. With both
+ * limits off it is no middleware at all, rather than one that runs on every hold to do nothing.
  */
-export function holdRateLimit(redis: RedisClient, limits: Config['rateLimit']): RequestHandler {
+export function holdRateLimit(redis: RedisClient, limits: Config['rateLimit']): RequestHandler[] {
   const limiter = (keyPrefix: string, points: number) =>
     points > 0
       ? new RateLimiterRedis({
@@ -24,8 +25,9 @@ export function holdRateLimit(redis: RedisClient, limits: Config['rateLimit']): 
       : undefined;
   const perUser = limiter('rl:hold:user', limits.perUser);
   const perIp = limiter('rl:hold:ip', limits.perIp);
+  if (!perUser && !perIp) return [];
 
-  return async (req, res, next) => {
+  const limit: RequestHandler = async (req, res, next) => {
     const checks: Promise<unknown>[] = [];
     if (perIp) checks.push(perIp.consume(req.ip ?? 'unknown'));
     if (perUser && req.caller?.kind === 'buyer') checks.push(perUser.consume(req.caller.userId));
@@ -41,4 +43,5 @@ export function holdRateLimit(redis: RedisClient, limits: Config['rateLimit']): 
     }
     next();
   };
+  return [limit];
 }

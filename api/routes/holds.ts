@@ -18,7 +18,8 @@ export interface HoldRouteDependencies {
   ctx: HoldContext;
   directory: Directory;
   catalogue: Catalogue;
-  rateLimit: RequestHandler;
+  /** The hold rate limit's middleware: none when limits are off. */
+  rateLimit: RequestHandler[];
 }
 
 const holdFields = {
@@ -115,7 +116,7 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       summary: 'Hold seats of one session: all or nothing, first click wins; or the best available',
       auth: 'buyer',
       idempotent: true,
-      before: [rateLimit],
+      before: rateLimit,
       headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
       body: holdRequestSchema(maxSeatsPerHold),
       responses: {
@@ -172,7 +173,7 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       path: '/api/v1/holds/:holdId/confirm',
       tag: 'Holds',
       summary: 'Confirm intent to buy: the seats are kept for CONFIRMED_HOLD_TTL_SECONDS from now',
-      before: [rateLimit],
+      before: rateLimit,
       auth: 'buyer',
       params: idParam('holdId'),
       headers: holdTokenHeader,
@@ -187,7 +188,7 @@ export function holdRoutes(deps: HoldRouteDependencies, maxSeatsPerHold: number)
       path: '/api/v1/holds/:holdId',
       tag: 'Holds',
       summary: 'Release the hold: its seats are available at once',
-      before: [rateLimit],
+      before: rateLimit,
       auth: 'buyer',
       params: idParam('holdId'),
       headers: holdTokenHeader,

@@ -157,7 +157,7 @@ export function orderRoutes(
       summary: 'Pay for a confirmed hold (credit_card, debit_card or pix); runs in the workers',
       auth: 'buyer',
       idempotent: true,
-      before: [deps.rateLimit],
+      before: deps.rateLimit,
       params: idParam('holdId'),
       headers: Joi.object({
         'x-hold-token': asciiToken(200),

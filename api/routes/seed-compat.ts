@@ -66,7 +66,7 @@ export function seedCompatRoutes(
       tag: 'Seed-compatible',
       summary: 'Same as POST /api/v1/holds, for one seat (assento_id) or several (assento_ids)',
       idempotent: true,
-      before: [rateLimit],
+      before: rateLimit,
       headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
       body: Joi.object({
         usuario_id: uuid().required(),
@@ -93,7 +93,7 @@ export function seedCompatRoutes(
       path: '/reserva/confirma-intencao',
       tag: 'Seed-compatible',
       summary: "Same as POST /api/v1/holds/:holdId/confirm, for the user's hold on that seat",
-      before: [rateLimit],
+      before: rateLimit,
       body: Joi.object({ usuario_id: uuid().required(), assento_id: uuid().required() }),
       responses: { 200: { description: 'Confirmed', schema: intentConfirmedView }, ...HOLD_ERRORS },
       handler: async ({ body }) => {
@@ -111,7 +111,7 @@ export function seedCompatRoutes(
       summary:
         "Same as POST /api/v1/holds/:holdId/payment, for the user's hold on that seat (default pix)",
       idempotent: true,
-      before: [rateLimit],
+      before: rateLimit,
       headers: Joi.object({ 'idempotency-key': idempotencyKey() }),
       body: paymentBodySchema(
         { usuario_id: uuid().required(), assento_id: uuid().required() },

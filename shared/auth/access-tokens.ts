@@ -1,5 +1,6 @@
 import { createSecretKey } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 
 /** Who a token was issued by and for: checked on every token, so one minted elsewhere is refused. */
@@ -25,6 +26,12 @@ export interface AccessTokens {
 export function accessTokens(auth: Config['auth']): AccessTokens {
   // A KeyObject made once: jose then signs and verifies with node:crypto, no per-call key import.
   const key = createSecretKey(Buffer.from(auth.jwtSecret, 'utf8'));
+  // A buyer sends one token with every request of a checkout: each one verified once (an HMAC
+  // and two JSON parses), then known until its own expiry, never longer. Keyed by the whole
+  // token, signature included, so only what was verified is ever trusted.
+  const verified = new LRUCache<string, { claims: AccessClaims; expiresAt: number }>({
+    max: 20_000,
+  });
   return {
     async issue({ sub, fam }) {
       const token = await new SignJWT({ fam })
@@ -38,6 +45,8 @@ export function accessTokens(auth: Config['auth']): AccessTokens {
       return { token, expiresIn: auth.accessTokenTtlSeconds };
     },
     async verify(token) {
+      const known = verified.get(token);
+      if (known) return Date.now() < known.expiresAt ? known.claims : null;
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: [ALGORITHM],
@@ -46,7 +55,9 @@ export function accessTokens(auth: Config['auth']): AccessTokens {
           requiredClaims: ['sub', 'exp', 'iat'],
         });
         if (typeof payload.sub !== 'string' || typeof payload.fam !== 'string') return null;
-        return { sub: payload.sub, fam: payload.fam };
+        const claims = { sub: payload.sub, fam: payload.fam };
+        verified.set(token, { claims, expiresAt: payload.exp! * 1000 });
+        return claims;
       } catch (err) {
         if (err instanceof errors.JOSEError) return null;
         throw err;
