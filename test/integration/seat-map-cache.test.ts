@@ -66,6 +66,16 @@ describe('seat map cache', () => {
     expect(JSON.parse(after.toString()).statuses[index]).toBe('held');
   });
 
+  it('when many requests find the map changed at once, then they share one read of it', async () => {
+    await holdSeats(api.app, dealer.someUser(), dealer.freshSeats(1));
+    const { read, renders } = countingCache();
+    await read();
+    await holdSeats(api.app, dealer.someUser(), dealer.freshSeats(1));
+    const answers = await Promise.all(Array.from({ length: 20 }, read));
+    expect(renders).toHaveLength(2);
+    expect(new Set(answers).size).toBe(1);
+  });
+
   it('when a session has no seat-map version, then every read is fresh', async () => {
     await api.redis.del(seatMapVersionKey(session.id));
     const { read, renders } = countingCache();
