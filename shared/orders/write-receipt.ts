@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Order, ProcessedMessage, Receipt, Session, SessionSeat } from '../db/entities';
+import type { SessionLayout } from '../catalogue/catalogue';
+import { Order, ProcessedMessage, Receipt } from '../db/entities';
 import { unprocessed } from '../db/inbox';
 import type { Orm } from '../db/orm';
 import type { OrderCompleted } from './contracts';
@@ -11,47 +12,67 @@ export interface CompletedSaleMessage {
   sale: OrderCompleted;
 }
 
+/** Where a receipt's movie, room, start and seat labels come from (Catalogue: cached per process). */
+export interface SessionLayouts {
+  sessionLayout(sessionId: string): Promise<SessionLayout>;
+}
+
 /**
  * "Send the receipts": stores what each buyer is sent for a sale — what was bought, where, when,
  * the total and the card's last four digits — as a snapshot (later catalogue edits do not
- * rewrite it). A batch is one transaction with one query per table, not one per sale.
+ * rewrite it). A batch is one transaction: the inbox check, one read of the orders' cards and
+ * one multi-row insert per table, however many sales it holds; sessions and seats never change,
+ * so they come from the catalogue's per-process cache, not from a query per batch.
  * Idempotent: the inbox (and the receipt's key, its order) make a redelivery a no-op.
  */
-export async function writeReceipts(orm: Orm, messages: CompletedSaleMessage[]): Promise<number> {
+export async function writeReceipts(
+  orm: Orm,
+  layouts: SessionLayouts,
+  messages: CompletedSaleMessage[],
+): Promise<number> {
   const em = orm.em.fork() as EntityManager;
   return em.transactional(async (tx) => {
     const fresh = await unprocessed(tx, NOTIFIER, messages);
     if (fresh.length === 0) return 0;
-    // One after the other: a transaction is one connection, and pg runs one query at a time.
-    const sessions = await tx.find(
-      Session,
-      { id: { $in: fresh.map((m) => m.sale.sessionId) } },
-      { populate: ['movie', 'room'] },
+    const sessionIds = [...new Set(fresh.map((m) => m.sale.sessionId))];
+    const sessions = new Map(
+      await Promise.all(
+        sessionIds.map(async (id) => [id, await layouts.sessionLayout(id)] as const),
+      ),
     );
-    const seats = await tx.find(SessionSeat, { id: { $in: fresh.flatMap((m) => m.sale.seatIds) } });
-    const orders = await tx.find(Order, { id: { $in: fresh.map((m) => m.sale.orderId) } });
-    const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((r) => [r.id, r]));
-    const [sessionById, seatById, orderById] = [byId(sessions), byId(seats), byId(orders)];
-    for (const { eventId, sale } of fresh) {
-      const session = sessionById.get(sale.sessionId)!;
-      const order = orderById.get(sale.orderId)!;
-      const labels = sale.seatIds.map((id) => seatById.get(id)!.label).sort(byRowThenNumber);
-      tx.create(Receipt, {
-        order,
-        body: {
-          orderId: sale.orderId,
-          movie: session.movie.title,
-          room: session.room.name,
-          startsAt: session.startsAt.toISOString(),
-          seats: labels,
-          totalCents: sale.totalCents,
-          currency: sale.currency,
-          cardLast4: order.cardLast4 ?? null,
-          paidAt: sale.paidAt,
-        },
-      });
-      tx.create(ProcessedMessage, { consumer: NOTIFIER, messageId: eventId });
-    }
+    const orders = await tx.find(
+      Order,
+      { id: { $in: fresh.map((m) => m.sale.orderId) } },
+      { fields: ['id', 'cardLast4'] },
+    );
+    const cardOf = new Map(orders.map((o) => [o.id, o.cardLast4 ?? null]));
+    const now = new Date();
+    await tx.insertMany(
+      Receipt,
+      fresh.map(({ sale }) => {
+        const session = sessions.get(sale.sessionId)!;
+        const labelOf = new Map(session.seats.map((seat) => [seat.id, seat.label]));
+        return {
+          order: sale.orderId,
+          body: {
+            orderId: sale.orderId,
+            movie: session.movie.title,
+            room: session.room.name,
+            startsAt: session.startsAt,
+            seats: sale.seatIds.map((id) => labelOf.get(id)!).sort(byRowThenNumber),
+            totalCents: sale.totalCents,
+            currency: sale.currency,
+            cardLast4: cardOf.get(sale.orderId) ?? null,
+            paidAt: sale.paidAt,
+          },
+          createdAt: now,
+        };
+      }),
+    );
+    await tx.insertMany(
+      ProcessedMessage,
+      fresh.map(({ eventId }) => ({ consumer: NOTIFIER, messageId: eventId, processedAt: now })),
+    );
     return fresh.length;
   });
 }

@@ -104,10 +104,16 @@ describe('checkout', () => {
     );
     expect(withReceipt).toMatchObject({
       orderId: order.orderId,
+      movie: session.movie.title,
+      room: session.room.name,
+      startsAt: session.startsAt,
       cardLast4: '1111',
       totalCents: 2 * session.priceCents,
     });
-    expect(withReceipt.seats).toHaveLength(2);
+    // Its seats by label, in seat order.
+    expect(withReceipt.seats).toEqual(
+      session.seats.filter((s) => hold.seatIds.includes(s.id)).map((s) => s.label),
+    );
 
     await waitFor(
       () => spy.ofType('order.completed').some((e) => e.data.orderId === order.orderId),

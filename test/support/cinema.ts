@@ -17,6 +17,9 @@ export interface User {
 /** GET /api/v1/sessions/:id: a session and the live status of each of its seats. */
 export interface SeatMap {
   id: string;
+  movie: { id: string; title: string };
+  room: { id: string; name: string };
+  startsAt: string;
   priceCents: number;
   currency: string;
   seatsTotal: number;

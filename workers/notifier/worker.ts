@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { Catalogue } from '../../shared/catalogue/catalogue';
 import type { EventEnvelope } from '../../shared/events';
 import type { OrderCompleted } from '../../shared/orders/contracts';
 import { writeReceipts } from '../../shared/orders/write-receipt';
@@ -25,17 +26,22 @@ function parseOrderCompleted(envelope: EventEnvelope): OrderCompleted {
 /** RabbitMQ consumer of order.completed: stores the buyers' receipts, in batches. */
 export const notifierWorker: WorkerKind = consumerWorker<OrderCompleted>(
   'notifier',
-  (connections) => ({
-    queue: CONSUMER_QUEUES.notifier,
-    batchSize: 50,
-    maxAttempts: 8,
-    retryBaseMs: 250,
-    parse: parseOrderCompleted,
-    handle: async (batch) => {
-      await writeReceipts(
-        connections.orm,
-        batch.map(({ envelope, body }) => ({ eventId: envelope.id, sale: body })),
-      );
-    },
-  }),
+  (connections) => {
+    // Sessions and their seats never change: each is read from Postgres once per process.
+    const layouts = new Catalogue(connections.orm, connections.redis, 0);
+    return {
+      queue: CONSUMER_QUEUES.notifier,
+      batchSize: 50,
+      maxAttempts: 8,
+      retryBaseMs: 250,
+      parse: parseOrderCompleted,
+      handle: async (batch) => {
+        await writeReceipts(
+          connections.orm,
+          layouts,
+          batch.map(({ envelope, body }) => ({ eventId: envelope.id, sale: body })),
+        );
+      },
+    };
+  },
 );
