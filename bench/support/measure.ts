@@ -65,11 +65,17 @@ export function postJson(
   });
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-export function processCpuSeconds(pid: number): number {
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux); with `reapedChildren`, also
+ * those of its children that have exited. A server's backends come and go (PostgreSQL forks one
+ * per connection): counted without the ones gone, its CPU would even seem to shrink.
+ */
+export function processCpuSeconds(pid: number, reapedChildren = false): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+    // utime, stime, cutime, cstime, in clock ticks (100 Hz)
+    const ticks = [11, 12, ...(reapedChildren ? [13, 14] : [])].map((i) => Number(fields[i]));
+    return ticks.reduce((a, b) => a + b, 0) / 100;
   } catch {
     return 0;
   }
@@ -88,9 +94,9 @@ export function cpuSnapshot(roles: Map<ChildProcess, string>): Record<string, nu
   const totals: Record<string, number> = {};
   const add = (role: string, seconds: number) => (totals[role] = (totals[role] ?? 0) + seconds);
   for (const [child, role] of roles) if (child.pid) add(role, processCpuSeconds(child.pid));
-  for (const pid of serverPids('postgres')) add('postgres', processCpuSeconds(pid));
-  for (const pid of serverPids('redis-server')) add('redis', processCpuSeconds(pid));
-  for (const pid of serverPids('beam.smp')) add('rabbitmq', processCpuSeconds(pid));
+  for (const pid of serverPids('postgres')) add('postgres', processCpuSeconds(pid, true));
+  for (const pid of serverPids('redis-server')) add('redis', processCpuSeconds(pid, true));
+  for (const pid of serverPids('beam.smp')) add('rabbitmq', processCpuSeconds(pid, true));
   add('bench driver', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6);
   return totals;
 }
