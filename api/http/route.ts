@@ -60,18 +60,37 @@ const VALIDATION_OPTIONS: Joi.ValidationOptions = {
 
 type Part = 'params' | 'query' | 'headers' | 'body';
 
-function validate(spec: RouteSpec, req: Request) {
+/**
+ * The headers a route declares, picked from the request's: a request carries many more (host,
+ * user agent, accept, …), which the route never reads and Joi would otherwise walk and copy.
+ */
+function declaredHeaders(schema: Joi.ObjectSchema): (req: Request) => Record<string, unknown> {
+  const names = Object.keys(schema.describe().keys ?? {});
+  return (req) => {
+    const picked: Record<string, unknown> = {};
+    for (const name of names) if (req.headers[name] !== undefined) picked[name] = req.headers[name];
+    return picked;
+  };
+}
+
+function validator(spec: RouteSpec) {
+  const headersOf = spec.headers ? declaredHeaders(spec.headers) : undefined;
+  const inputs: Record<Part, (req: Request) => unknown> = {
+    params: (req) => req.params,
+    query: (req) => req.query,
+    headers: (req) => headersOf?.(req),
+    body: (req) => req.body ?? {},
+  };
+  return (req: Request) => validate(spec, req, inputs);
+}
+
+function validate(spec: RouteSpec, req: Request, inputs: Record<Part, (req: Request) => unknown>) {
   const fields: { field: string; message: string }[] = [];
   const values: Partial<Record<Part, unknown>> = {};
   for (const part of ['params', 'query', 'headers', 'body'] as const) {
     const schema = spec[part];
     if (!schema) continue;
-    const input = part === 'body' ? (req.body ?? {}) : req[part];
-    const { value, error } = schema.validate(input, {
-      ...VALIDATION_OPTIONS,
-      // Headers carry much more than what a route reads.
-      allowUnknown: part === 'headers',
-    });
+    const { value, error } = schema.validate(inputs[part](req), VALIDATION_OPTIONS);
     if (error) {
       for (const d of error.details) {
         fields.push({ field: [part, ...d.path].join('.'), message: d.message });
@@ -86,8 +105,9 @@ function validate(spec: RouteSpec, req: Request) {
 }
 
 export function toHandler(spec: RouteSpec, idempotency?: IdempotencyStore): RequestHandler {
+  const validate = validator(spec);
   return async (req: Request, res: Response) => {
-    const values = validate(spec, req);
+    const values = validate(req);
     const run = () =>
       spec.handler({
         params: (values.params ?? req.params) as Record<string, string>,
