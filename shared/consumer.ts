@@ -45,7 +45,8 @@ const ATTEMPTS_HEADER = 'x-attempts';
 
 /**
  * A RabbitMQ consumer with the safety a sale needs: manual acks (a message is acknowledged only
- * once its effects are committed), batches up to `batchSize` under a prefetch of twice that,
+ * once its effects are committed), batches up to `batchSize` under a prefetch of twice that
+ * (whatever arrived while the previous batch was handled),
  * retries with exponential backoff through a TTL'd retry queue that dead-letters back into the
  * main queue, and a `.dlq` for messages that keep failing or cannot be parsed — never dropped.
  * It re-attaches after amqplib's recovery reconnects. Handlers must be idempotent: delivery is
@@ -57,6 +58,8 @@ export class EventConsumer<T> {
   private buffer: ConsumeMessage[] = [];
   private flushTimer?: NodeJS.Timeout;
   private inFlight: Promise<void> = Promise.resolve();
+  /** A batch is queued behind the one in hand (flush). */
+  private batchQueued = false;
   private stopping = false;
   private stopWatchingLag?: () => void;
 
@@ -94,7 +97,11 @@ export class EventConsumer<T> {
     const channel = this.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     this.flush();
-    await this.inFlight;
+    // A batch may queue the next one (what it left of the buffer): wait for the last.
+    for (let last = this.inFlight; ; last = this.inFlight) {
+      await last;
+      if (last === this.inFlight) break;
+    }
     await channel?.close().catch(() => undefined);
   }
 
@@ -124,14 +131,23 @@ export class EventConsumer<T> {
     else this.flushTimer ??= setTimeout(() => this.flush(), 5);
   }
 
+  /**
+   * Queues the next batch behind the one in hand. What it holds is decided when its turn comes:
+   * everything that arrived meanwhile (up to batchSize), so under load batches grow by
+   * themselves and the per-batch work (a transaction, its queries) is shared by more messages.
+   */
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.buffer.length === 0 || !this.channel) return;
-    const batch = this.buffer;
-    const channel = this.channel;
-    this.buffer = [];
-    this.inFlight = this.inFlight.then(() => this.process(channel, batch));
+    if (this.buffer.length === 0 || !this.channel || this.batchQueued) return;
+    this.batchQueued = true;
+    this.inFlight = this.inFlight.then(async () => {
+      this.batchQueued = false;
+      const channel = this.channel;
+      const batch = this.buffer.splice(0, this.options.batchSize);
+      if (channel && batch.length > 0) await this.process(channel, batch);
+      if (this.buffer.length > 0) this.flush();
+    });
   }
 
   private async process(channel: ConfirmChannel, messages: ConsumeMessage[]): Promise<void> {
