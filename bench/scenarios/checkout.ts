@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Orm } from '../../shared/db/orm';
 import type { BenchData, SeatDealer } from '../support/data';
 import { CHECKOUTS, PORTS } from '../support/environment';
-import { cpuDelta, cpuSnapshot, scrapeWorkers } from '../support/measure';
+import { cpuDelta, cpuSnapshot, jsonRequester, scrapeWorkers } from '../support/measure';
 import { startWorkers, stopProcesses, waitUntilReady } from '../support/processes';
 
 const percentile = (sorted: number[], p: number) =>
@@ -37,42 +37,42 @@ export async function checkout(
   let failures = 0;
   let next = 0;
   let lastPaidAt = 0;
+  const request = jsonRequester(api, 100);
   const buyer = async () => {
     while (next < CHECKOUTS) {
       const i = next++;
       const authorization = data.bearer.get(data.users[i % data.users.length]!)!;
-      const call = (method: string, url: string, body?: unknown, extra: object = {}) =>
-        fetch(url, {
-          method,
-          headers: { 'content-type': 'application/json', authorization, ...extra },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
       const begun = performance.now();
-      const hold = await call('POST', `${api}/api/v1/holds`, { seatIds: [dealer.next()] });
-      const { holdId, holdToken } = (await hold.json()) as { holdId: string; holdToken: string };
+      const hold = await request(
+        'POST',
+        '/api/v1/holds',
+        { authorization },
+        {
+          seatIds: [dealer.next()],
+        },
+      );
       if (hold.status !== 201) {
         failures++;
         continue;
       }
-      const asHolder = { 'x-hold-token': holdToken };
-      await (await call('POST', `${api}/api/v1/holds/${holdId}/confirm`, {}, asHolder)).text();
+      const { holdId, holdToken } = hold.body as { holdId: string; holdToken: string };
+      const asHolder = { authorization, 'x-hold-token': holdToken };
+      await request('POST', `/api/v1/holds/${holdId}/confirm`, asHolder, {});
       const paying = performance.now();
-      const payment = await call(
-        'POST',
-        `${api}/api/v1/holds/${holdId}/payment`,
-        { method: 'pix' },
-        asHolder,
-      );
+      const payment = await request('POST', `/api/v1/holds/${holdId}/payment`, asHolder, {
+        method: 'pix',
+      });
       if (payment.status !== 202) {
         failures++;
         continue;
       }
-      const { orderId } = (await payment.json()) as { orderId: string };
+      const { orderId } = payment.body as { orderId: string };
       orderIds.push(orderId);
-      const order = await call('GET', `${api}/api/v1/orders/${orderId}`, undefined, {
+      const order = await request('GET', `/api/v1/orders/${orderId}`, {
+        authorization,
         prefer: 'wait=30',
       });
-      const body = (await order.json()) as { status?: string; error?: { code: string } };
+      const body = order.body as { status?: string; error?: { code: string } };
       const status = body.status ?? `${order.status} ${body.error?.code}`;
       outcomes[status] = (outcomes[status] ?? 0) + 1;
       if (status === 'paid') {

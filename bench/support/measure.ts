@@ -1,6 +1,7 @@
 /** Figures from autocannon, medians, and where the time went (CPU per process, metrics). */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import autocannon, { type Result } from 'autocannon';
 import { ADMIN_TOKEN, DURATION, PORTS } from './environment';
 
@@ -152,4 +153,47 @@ export async function scrapeApi() {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
   }).then((r) => r.text());
   return { httpMeanMs: histogramMeans(text, 'http_request_duration_seconds') };
+}
+
+/**
+ * A buyer's request over keep-alive connections with node:http: the drivers that play buyers'
+ * sequences share the two cores with what they measure, and `fetch` (undici) cost them about
+ * 1 CPU-ms per request.
+ */
+export function jsonRequester(base: string, maxSockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  return (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        `${base}${path}`,
+        {
+          method,
+          agent,
+          headers: payload
+            ? {
+                ...headers,
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(payload),
+              }
+            : headers,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
 }
