@@ -7,7 +7,7 @@ import {
   type HoldAuth,
   type HoldContext,
 } from '../holds/hold-context';
-import { holdNotFound, refuseUnlessOk, sessionOfHold } from '../holds/hold-records';
+import { refuseUnlessOk, sessionOfHold } from '../holds/hold-records';
 import { holdKey, orderHoldKey } from '../holds/keys';
 import { paymentJobId } from '../queues';
 import { paymentMethod } from './methods';
@@ -40,8 +40,6 @@ export async function requestPayment(
   idempotencyKey?: string,
 ): Promise<PaymentAccepted> {
   const sessionId = await sessionOfHold(ctx, holdId);
-  const seatIds = (await ctx.redis.hget(holdKey(sessionId, holdId), 'seatIds'))?.split(',');
-  if (!seatIds) throw holdNotFound(holdId);
   const session = await catalogue.sessionLayout(sessionId);
   const prepared = paymentMethod(request.method).prepare(request);
   const newOrderId = randomUUID();
@@ -55,7 +53,7 @@ export async function requestPayment(
       prepared.method,
       prepared.token,
       prepared.cardLast4 ?? '',
-      session.priceCents * seatIds.length,
+      session.priceCents,
       idempotencyKey ? attemptKey(holdId, idempotencyKey) : '',
     ],
   );

@@ -14,7 +14,7 @@
     ARGV[5]   payment method
     ARGV[6]   gateway token (opaque; never card data)
     ARGV[7]   card last four digits, or ''
-    ARGV[8]   total, in cents
+    ARGV[8]   the session's price per seat, in cents (the total is that times the hold's seats)
     ARGV[9]   payment attempt key (a hash of the request's Idempotency-Key), or '' without one
 
   Output:
@@ -63,7 +63,7 @@ redis.call('PERSIST', holdKey)
 redis.call('ZREM', deadlinesKey(hold.sessionId), holdId)
 redis.call('ZADD', payingKey(hold.sessionId), now, holdId)
 redis.call('HSET', holdKey, 'stage', 'paying', 'orderId', orderId, 'method', ARGV[5],
-  'paymentToken', ARGV[6], 'cardLast4', ARGV[7], 'totalCents', ARGV[8], 'orderCreatedAt', now,
+  'paymentToken', ARGV[6], 'cardLast4', ARGV[7], 'totalCents', tonumber(ARGV[8]) * #hold.seatIds, 'orderCreatedAt', now,
   'confirmedExpiresAt', hold.expiresAt)
 if attemptField then redis.call('HSET', holdKey, attemptField, orderId) end
 return {'OK', now}
