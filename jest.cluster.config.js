@@ -33,6 +33,8 @@ module.exports = {
     // order-settled pub/sub that wakes Prefer: wait across nodes.
     '<rootDir>/test/integration/best-seats-script.test.ts',
     '<rootDir>/test/e2e/order-wait.test.ts',
+    // The cached seat map: its version and its atomic read stay in the session's slot.
+    '<rootDir>/test/integration/seat-map-cache.test.ts',
     '<rootDir>/test/cluster/**/*.test.ts',
   ],
   maxWorkers: 1,
