@@ -125,6 +125,15 @@ export function createApp({
   app.use(express.json({ limit: '1mb' }));
   app.use(logContext);
 
+  // The API first: a hold or a seat map is not walked past the docs, demo and admin mounts.
+  const router = express.Router();
+  mountRoutes(router, routes, {
+    adminAuth: adminAuth(config.adminToken),
+    callerAuth: callerAuth({ adminToken: config.adminToken, tokens: sessions.tokens, directory }),
+    idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
+  });
+  app.use(router);
+
   app.get('/api-docs.json', (_req, res) => {
     res.json(openApi);
   });
@@ -136,14 +145,6 @@ export function createApp({
     const { contentType, body } = await renderMetrics();
     res.type(contentType).send(body);
   });
-
-  const router = express.Router();
-  mountRoutes(router, routes, {
-    adminAuth: adminAuth(config.adminToken),
-    callerAuth: callerAuth({ adminToken: config.adminToken, tokens: sessions.tokens, directory }),
-    idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
-  });
-  app.use(router);
 
   app.use(notFoundRoute);
   app.use(errorHandler(logger));

@@ -1,5 +1,6 @@
 // The physical reference for a hold on this machine: a bare Express 5 app doing one Redis
-// SET NX EX per request, nothing else. Started by bench/run.ts as its own process.
+// SET NX EX per request, nothing else; and for a seat map: one Redis GET, then the same bytes
+// the API answers (uploaded once by the bench). Started by bench/run.ts as its own process.
 import express from 'express';
 import { Redis } from 'ioredis';
 
@@ -20,6 +21,15 @@ app.post('/hold', async (req, res) => {
     'NX',
   );
   res.status(ok ? 201 : 409).json({ ok: Boolean(ok) });
+});
+let seatMap = Buffer.from('{}');
+app.put('/seat-map', express.raw({ type: 'application/json', limit: '5mb' }), (req, res) => {
+  seatMap = req.body;
+  res.status(204).end();
+});
+app.get('/seat-map', async (_req, res) => {
+  await redis.get('baseline:seat-map-version');
+  res.type('application/json').send(seatMap);
 });
 app.get('/health/ready', (_req, res) => res.json({ status: 'ready' }));
 const server = app.listen(Number(process.env.PORT ?? 3100));

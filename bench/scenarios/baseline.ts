@@ -1,6 +1,7 @@
-/** The physical reference: a bare Express 5 app doing one Redis `SET NX EX` per request. */
+/** The physical references: bare Express 5 apps doing one Redis command per request. */
+import autocannon from 'autocannon';
 import { type BenchData } from '../support/data';
-import { PORTS } from '../support/environment';
+import { DURATION, PORTS } from '../support/environment';
 import { figures, postJson, type Figures } from '../support/measure';
 
 export async function baseline(data: BenchData): Promise<Figures> {
@@ -10,4 +11,23 @@ export async function baseline(data: BenchData): Promise<Figures> {
       body: { userId: data.users[i++ % data.users.length] },
     })),
   );
+}
+
+/**
+ * The ceiling of a seat map here: a bare Express 5 app doing one Redis `GET` (what a cached seat
+ * map costs in Redis) and sending the very bytes the API answers for the bench's seat map. What
+ * the seat map loses against it is the API's own work; what this loses against the baseline is
+ * the answer's size, on both ends of the same two cores.
+ */
+export async function seatMapCeiling(data: BenchData): Promise<Figures> {
+  const base = `http://127.0.0.1:${PORTS.baseline}/seat-map`;
+  const answer = await fetch(
+    `http://127.0.0.1:${PORTS.api}/api/v1/sessions/${data.seatMapSession.id}`,
+  );
+  await fetch(base, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(await answer.arrayBuffer()),
+  });
+  return figures(await autocannon({ url: base, connections: 50, duration: DURATION }));
 }
