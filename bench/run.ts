@@ -90,7 +90,9 @@ async function main() {
   };
   const races = [];
   for (let run = 1; SCENARIOS.has('timed') && run <= RUNS; run++) {
-    console.log(`run ${run}/${RUNS}: baseline, hold, best available, seatmap (and its ceiling), race`);
+    console.log(
+      `run ${run}/${RUNS}: baseline, hold, best available, seatmap (and its ceiling), race`,
+    );
     runs.baseline.push(await baseline(data));
     runs.hold.push(await holdsBySeatId(data, dealer));
     runs.best.push(await bestAvailable(data, dealer));
