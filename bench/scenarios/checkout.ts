@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Orm } from '../../shared/db/orm';
 import type { BenchData, SeatDealer } from '../support/data';
 import { CHECKOUTS, PORTS } from '../support/environment';
-import { cpuDelta, cpuSnapshot, jsonRequester, scrapeWorkers } from '../support/measure';
+import { cpuDelta, cpuMsPer, cpuSnapshot, jsonRequester, scrapeWorkers } from '../support/measure';
 import { startWorkers, stopProcesses, waitUntilReady } from '../support/processes';
 
 const percentile = (sorted: number[], p: number) =>
@@ -95,12 +95,7 @@ export async function checkout(
   await stopProcesses(workers.processes);
   const paid = outcomes.paid ?? 0;
   const [endToEnd, toPaid] = [endToEndMs, paymentToPaidMs].map((ms) => ms.sort((x, y) => x - y));
-  const cpuMsPerCheckout = Object.fromEntries(
-    Object.entries(cpuSeconds).map(([role, seconds]) => [
-      role,
-      Math.round(((seconds * 1000) / Math.max(paid, 1)) * 100) / 100,
-    ]),
-  );
+  const cpuMsPerCheckout = cpuMsPer(cpuSeconds, paid);
   return {
     workerCopies: copies,
     checkouts: CHECKOUTS,

@@ -112,6 +112,15 @@ export const cpuDelta = (before: Record<string, number>, after: Record<string, n
       .sort((a, b) => b[1] - a[1]),
   );
 
+/** CPU milliseconds per operation by role, from CPU seconds by role (cpuDelta). */
+export const cpuMsPer = (cpuSeconds: Record<string, number>, operations: number) =>
+  Object.fromEntries(
+    Object.entries(cpuSeconds).map(([role, seconds]) => [
+      role,
+      Math.round(((seconds * 1000) / Math.max(operations, 1)) * 1000) / 1000,
+    ]),
+  );
+
 /** Mean of a Prometheus histogram (sum / count) per label set, from text exposition. */
 export function histogramMeans(text: string, name: string): Record<string, number> {
   const sums: Record<string, number> = {};
