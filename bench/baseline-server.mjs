@@ -29,7 +29,9 @@ app.put('/seat-map', express.raw({ type: 'application/json', limit: '5mb' }), (r
 });
 app.get('/seat-map', async (_req, res) => {
   await redis.get('baseline:seat-map-version');
-  res.type('application/json').send(seatMap);
+  // Written as it is, as the API writes its cached answer: no ETag hashed over 20 KB per request.
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(seatMap);
 });
 app.get('/health/ready', (_req, res) => res.json({ status: 'ready' }));
 const server = app.listen(Number(process.env.PORT ?? 3100));
