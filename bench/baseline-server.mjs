@@ -10,6 +10,18 @@ const redis = new Redis({
   db: Number(process.env.REDIS_DB ?? 15),
 });
 const app = express();
+// Before the JSON parser: the seat map is kept as the raw bytes the API sent.
+let seatMap = Buffer.from('{}');
+app.put('/seat-map', express.raw({ type: 'application/json', limit: '5mb' }), (req, res) => {
+  seatMap = req.body;
+  res.status(204).end();
+});
+app.get('/seat-map', async (_req, res) => {
+  await redis.get('baseline:seat-map-version');
+  // Written as it is, as the API writes its cached answer: no ETag hashed over 20 KB per request.
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(seatMap);
+});
 app.use(express.json());
 let n = 0;
 app.post('/hold', async (req, res) => {
@@ -21,17 +33,6 @@ app.post('/hold', async (req, res) => {
     'NX',
   );
   res.status(ok ? 201 : 409).json({ ok: Boolean(ok) });
-});
-let seatMap = Buffer.from('{}');
-app.put('/seat-map', express.raw({ type: 'application/json', limit: '5mb' }), (req, res) => {
-  seatMap = req.body;
-  res.status(204).end();
-});
-app.get('/seat-map', async (_req, res) => {
-  await redis.get('baseline:seat-map-version');
-  // Written as it is, as the API writes its cached answer: no ETag hashed over 20 KB per request.
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(seatMap);
 });
 app.get('/health/ready', (_req, res) => res.json({ status: 'ready' }));
 const server = app.listen(Number(process.env.PORT ?? 3100));

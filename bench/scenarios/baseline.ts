@@ -24,10 +24,13 @@ export async function seatMapCeiling(data: BenchData): Promise<Figures> {
   const answer = await fetch(
     `http://127.0.0.1:${PORTS.api}/api/v1/sessions/${data.seatMapSession.id}`,
   );
+  const bytes = Buffer.from(await answer.arrayBuffer());
   await fetch(base, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
-    body: Buffer.from(await answer.arrayBuffer()),
+    body: bytes,
   });
+  const served = Buffer.from(await (await fetch(base)).arrayBuffer());
+  if (!served.equals(bytes)) throw new Error('the seat-map ceiling does not serve the same bytes');
   return figures(await autocannon({ url: base, connections: 50, duration: DURATION }));
 }
