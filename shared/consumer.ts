@@ -45,10 +45,9 @@ const ATTEMPTS_HEADER = 'x-attempts';
 
 /**
  * A RabbitMQ consumer with the safety a sale needs: manual acks (a message is acknowledged only
- * once its effects are committed), batches up to `batchSize` under a prefetch of twice that
- * (whatever arrived while the previous batch was handled),
- * retries with exponential backoff through a TTL'd retry queue that dead-letters back into the
- * main queue, and a `.dlq` for messages that keep failing or cannot be parsed — never dropped.
+ * once its effects are committed), batches of whatever arrived while the previous batch was
+ * handled, up to `batchSize`, under a prefetch of twice that, retries with exponential backoff
+ * through a TTL'd retry queue that dead-letters back into the main queue, and a `.dlq` for messages that keep failing or cannot be parsed — never dropped.
  * It re-attaches after amqplib's recovery reconnects. Handlers must be idempotent: delivery is
  * at least once.
  */

@@ -30,9 +30,10 @@ const COMMANDS = {
 } as const;
 
 /**
- * The hold scripts' command names (and the seat map's read). Their key count varies, so it is their first argument; a
- * cluster client's auto-pipelining takes that count for the first key and would batch the call
- * with another master's commands, so shared/redis.ts sends these outside auto-pipelines there.
+ * The hold scripts' command names (and the seat map's read). Their key count varies, so it is
+ * their first argument; a cluster client's auto-pipelining takes that count for the first key
+ * and would batch the call with another master's commands, so shared/redis.ts sends these
+ * outside auto-pipelines there.
  */
 export const HOLD_SCRIPT_COMMANDS: readonly string[] = Object.keys(COMMANDS);
 

@@ -35,9 +35,14 @@ export async function writeReceipts(
     const fresh = await unprocessed(tx, NOTIFIER, messages);
     if (fresh.length === 0) return 0;
     const sessionIds = [...new Set(fresh.map((m) => m.sale.sessionId))];
+    // Each session's seat labels by id, once per batch, not once per sale.
     const sessions = new Map(
       await Promise.all(
-        sessionIds.map(async (id) => [id, await layouts.sessionLayout(id)] as const),
+        sessionIds.map(async (id) => {
+          const layout = await layouts.sessionLayout(id);
+          const labelOf = new Map(layout.seats.map((seat) => [seat.id, seat.label]));
+          return [id, { layout, labelOf }] as const;
+        }),
       ),
     );
     const orders = await tx.find(
@@ -50,8 +55,7 @@ export async function writeReceipts(
     await tx.insertMany(
       Receipt,
       fresh.map(({ sale }) => {
-        const session = sessions.get(sale.sessionId)!;
-        const labelOf = new Map(session.seats.map((seat) => [seat.id, seat.label]));
+        const { layout: session, labelOf } = sessions.get(sale.sessionId)!;
         return {
           order: sale.orderId,
           body: {
