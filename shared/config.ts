@@ -19,12 +19,25 @@ export interface Config {
   rabbitmqUrl: string;
   holds: { ttlSeconds: number; confirmedTtlSeconds: number; maxSeatsPerHold: number };
   rateLimit: { perUser: number; perIp: number; windowSeconds: number };
+  /** Sign-in, refresh and sign-up: limits per client address and per email (0 is off). */
+  authRateLimit: { perIp: number; perEmail: number; windowSeconds: number };
+  /**
+   * Password hashing (sign-in, sign-up): at most `concurrency` hashes run at once and at most
+   * `maxWaiting` wait for a turn; past that a request is refused at once with 503 BUSY.
+   */
+  passwordHashing: { concurrency: number; maxWaiting: number };
   adminToken: string;
+  /** The scraper's secret for the API's /metrics (not ADMIN_TOKEN); unset: /metrics refuses all. */
+  metricsToken: string | null;
+  /** Bull Board shows queues but cannot add, retry, promote or remove jobs. */
+  bullBoardReadOnly: boolean;
   auth: {
     /** HS256 key of access tokens; also the root of the other server-side keys (idempotency). */
     jwtSecret: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    /** A refresh family ends this long after its sign-in, however often it is refreshed. */
+    refreshFamilyMaxSeconds: number;
     /** The password the seeded demo users sign in with; none in production. */
     demoUserPassword: string | null;
   };
@@ -34,8 +47,18 @@ export interface Config {
   trustProxy: boolean | number | string;
   catalogueCacheTtlSeconds: number;
   metricsPort: number;
+  /** Where a worker serves /health and /metrics: loopback unless an operator opens it. */
+  metricsHost: string;
   /** Live seat maps over Server-Sent Events (api/routes/seat-stream.ts). */
-  liveMap: { heartbeatMs: number; maxBufferBytes: number; batchMs: number };
+  liveMap: {
+    heartbeatMs: number;
+    maxBufferBytes: number;
+    batchMs: number;
+    /** Open streams one client address may hold at once (503 beyond). */
+    maxStreamsPerAddress: number;
+    /** Open streams one API process serves at once (503 beyond). */
+    maxStreams: number;
+  };
   /** The payment reconciler (shared/payments/reconcile-payments.ts). */
   paymentReconciler: { stuckAfterMs: number; everyMs: number };
 }
@@ -130,6 +153,11 @@ const schema = Joi.object({
   RATE_LIMIT_PER_USER: Joi.number().integer().min(0).default(20),
   RATE_LIMIT_PER_IP: Joi.number().integer().min(0).default(100),
   RATE_LIMIT_WINDOW_SECONDS: Joi.number().integer().min(1).default(10),
+  AUTH_RATE_LIMIT_PER_IP: Joi.number().integer().min(0).default(60),
+  AUTH_RATE_LIMIT_PER_EMAIL: Joi.number().integer().min(0).default(10),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: Joi.number().integer().min(1).default(60),
+  PASSWORD_HASH_CONCURRENCY: Joi.number().integer().min(1).max(64).default(2),
+  PASSWORD_HASH_MAX_WAITING: Joi.number().integer().min(0).max(10_000).default(8),
   ADMIN_TOKEN: Joi.string()
     .min(16)
     .when('NODE_ENV', {
@@ -144,8 +172,23 @@ const schema = Joi.object({
       then: productionSecret(32),
       otherwise: Joi.optional().default(DEV_JWT_SECRET),
     }),
+  METRICS_TOKEN: Joi.string()
+    .min(24)
+    .invalid(...SHIPPED_SECRETS, Joi.ref('ADMIN_TOKEN'))
+    .messages({
+      'any.invalid': '"METRICS_TOKEN" must be its own secret, not ADMIN_TOKEN or a shipped value',
+    }),
+  BULL_BOARD_READ_ONLY: Joi.boolean().when('NODE_ENV', {
+    is: 'production',
+    then: Joi.optional().default(true),
+    otherwise: Joi.optional().default(false),
+  }),
   ACCESS_TOKEN_TTL_SECONDS: Joi.number().integer().min(1).max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: Joi.number()
+    .integer()
+    .min(60)
+    .default(30 * 24 * 3600),
+  REFRESH_FAMILY_MAX_SECONDS: Joi.number()
     .integer()
     .min(60)
     .default(30 * 24 * 3600),
@@ -178,12 +221,20 @@ const schema = Joi.object({
     }),
   CATALOGUE_CACHE_TTL_SECONDS: Joi.number().integer().min(0).default(5),
   METRICS_PORT: Joi.number().port().default(9100),
+  METRICS_HOST: Joi.string()
+    .custom((value: string, helpers) =>
+      isIP(value) !== 0 || /^[a-z0-9.-]+$/i.test(value) ? value : helpers.error('any.invalid'),
+    )
+    .default('127.0.0.1')
+    .messages({ 'any.invalid': '"METRICS_HOST" must be an address or a host name' }),
   LIVE_MAP_HEARTBEAT_SECONDS: Joi.number().min(0.1).max(300).default(15),
   LIVE_MAP_MAX_BUFFER_BYTES: Joi.number()
     .integer()
     .min(1024)
     .default(256 * 1024),
   LIVE_MAP_BATCH_MS: Joi.number().integer().min(0).max(1000).default(50),
+  LIVE_MAP_MAX_STREAMS_PER_ADDRESS: Joi.number().integer().min(1).default(8),
+  LIVE_MAP_MAX_STREAMS: Joi.number().integer().min(1).default(20_000),
   PAYMENT_STUCK_AFTER_SECONDS: Joi.number().min(1).default(20),
   PAYMENT_RECONCILE_EVERY_SECONDS: Joi.number().min(0.2).default(5),
 }).unknown(true);
@@ -241,21 +292,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perIp: v.RATE_LIMIT_PER_IP,
       windowSeconds: v.RATE_LIMIT_WINDOW_SECONDS,
     },
+    authRateLimit: {
+      perIp: v.AUTH_RATE_LIMIT_PER_IP,
+      perEmail: v.AUTH_RATE_LIMIT_PER_EMAIL,
+      windowSeconds: v.AUTH_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    passwordHashing: {
+      concurrency: v.PASSWORD_HASH_CONCURRENCY,
+      maxWaiting: v.PASSWORD_HASH_MAX_WAITING,
+    },
     adminToken: v.ADMIN_TOKEN,
+    metricsToken: v.METRICS_TOKEN ?? null,
+    bullBoardReadOnly: v.BULL_BOARD_READ_ONLY,
     auth: {
       jwtSecret: v.JWT_SECRET,
       accessTokenTtlSeconds: v.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: v.REFRESH_TOKEN_TTL_SECONDS,
+      refreshFamilyMaxSeconds: v.REFRESH_FAMILY_MAX_SECONDS,
       demoUserPassword: v.DEMO_USER_PASSWORD ?? null,
     },
     seedRoutes: v.SEED_ROUTES === 'on',
     trustProxy: v.TRUST_PROXY ?? false,
     catalogueCacheTtlSeconds: v.CATALOGUE_CACHE_TTL_SECONDS,
     metricsPort: v.METRICS_PORT,
+    metricsHost: v.METRICS_HOST,
     liveMap: {
       heartbeatMs: v.LIVE_MAP_HEARTBEAT_SECONDS * 1000,
       maxBufferBytes: v.LIVE_MAP_MAX_BUFFER_BYTES,
       batchMs: v.LIVE_MAP_BATCH_MS,
+      maxStreamsPerAddress: v.LIVE_MAP_MAX_STREAMS_PER_ADDRESS,
+      maxStreams: v.LIVE_MAP_MAX_STREAMS,
     },
     paymentReconciler: {
       stuckAfterMs: v.PAYMENT_STUCK_AFTER_SECONDS * 1000,

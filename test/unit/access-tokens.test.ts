@@ -5,6 +5,7 @@ const auth = {
   jwtSecret: 'a-test-secret-that-is-long-enough-for-hs256-0123456789',
   accessTokenTtlSeconds: 1,
   refreshTokenTtlSeconds: 60,
+  refreshFamilyMaxSeconds: 600,
   demoUserPassword: null,
 };
 

@@ -72,19 +72,31 @@ describe('loadConfig', () => {
         rabbitmqUrl: 'amqp://guest:guest@localhost:5672',
         holds: { ttlSeconds: 30, confirmedTtlSeconds: 600, maxSeatsPerHold: 10 },
         rateLimit: { perUser: 20, perIp: 100, windowSeconds: 10 },
+        authRateLimit: { perIp: 60, perEmail: 10, windowSeconds: 60 },
+        passwordHashing: { concurrency: 2, maxWaiting: 8 },
         adminToken: expect.any(String),
+        metricsToken: null,
+        bullBoardReadOnly: false,
         auth: {
           jwtSecret: expect.any(String),
           accessTokenTtlSeconds: 900,
           refreshTokenTtlSeconds: 30 * 24 * 3600,
+          refreshFamilyMaxSeconds: 30 * 24 * 3600,
           demoUserPassword: expect.any(String),
         },
         seedRoutes: true,
         trustProxy: false,
         catalogueCacheTtlSeconds: 5,
         metricsPort: 9100,
+        metricsHost: '127.0.0.1',
         paymentReconciler: { stuckAfterMs: 20_000, everyMs: 5_000 },
-        liveMap: { heartbeatMs: 15_000, maxBufferBytes: 262_144, batchMs: 50 },
+        liveMap: {
+          heartbeatMs: 15_000,
+          maxBufferBytes: 262_144,
+          batchMs: 50,
+          maxStreamsPerAddress: 8,
+          maxStreams: 20_000,
+        },
       });
     });
 
@@ -125,15 +137,26 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_USER: '5',
       RATE_LIMIT_PER_IP: '50',
       RATE_LIMIT_WINDOW_SECONDS: '60',
+      AUTH_RATE_LIMIT_PER_IP: '30',
+      AUTH_RATE_LIMIT_PER_EMAIL: '3',
+      AUTH_RATE_LIMIT_WINDOW_SECONDS: '120',
+      PASSWORD_HASH_CONCURRENCY: '4',
+      PASSWORD_HASH_MAX_WAITING: '0',
       ADMIN_TOKEN: 'an-admin-token-for-tests',
+      METRICS_TOKEN: 'a-scraper-token-for-tests-0123',
+      BULL_BOARD_READ_ONLY: 'true',
       JWT_SECRET: 'a-jwt-secret-for-tests-0123456789abcdef',
       ACCESS_TOKEN_TTL_SECONDS: '300',
       REFRESH_TOKEN_TTL_SECONDS: '3600',
+      REFRESH_FAMILY_MAX_SECONDS: '86400',
       DEMO_USER_PASSWORD: 'another-demo-password',
       SEED_ROUTES: 'off',
       TRUST_PROXY: '2',
       CATALOGUE_CACHE_TTL_SECONDS: '0',
       METRICS_PORT: '9200',
+      METRICS_HOST: '0.0.0.0',
+      LIVE_MAP_MAX_STREAMS_PER_ADDRESS: '2',
+      LIVE_MAP_MAX_STREAMS: '100',
       PAYMENT_STUCK_AFTER_SECONDS: '30',
       PAYMENT_RECONCILE_EVERY_SECONDS: '0.5',
     });
@@ -147,19 +170,31 @@ describe('loadConfig', () => {
       rabbitmqUrl: 'amqps://u:p@mq.example.com:5671/vhost',
       holds: { ttlSeconds: 45, confirmedTtlSeconds: 900, maxSeatsPerHold: 4 },
       rateLimit: { perUser: 5, perIp: 50, windowSeconds: 60 },
+      authRateLimit: { perIp: 30, perEmail: 3, windowSeconds: 120 },
+      passwordHashing: { concurrency: 4, maxWaiting: 0 },
       adminToken: 'an-admin-token-for-tests',
+      metricsToken: 'a-scraper-token-for-tests-0123',
+      bullBoardReadOnly: true,
       auth: {
         jwtSecret: 'a-jwt-secret-for-tests-0123456789abcdef',
         accessTokenTtlSeconds: 300,
         refreshTokenTtlSeconds: 3600,
+        refreshFamilyMaxSeconds: 86_400,
         demoUserPassword: 'another-demo-password',
       },
       seedRoutes: false,
       trustProxy: 2,
       catalogueCacheTtlSeconds: 0,
       metricsPort: 9200,
+      metricsHost: '0.0.0.0',
       paymentReconciler: { stuckAfterMs: 30_000, everyMs: 500 },
-      liveMap: { heartbeatMs: 15_000, maxBufferBytes: 262_144, batchMs: 50 },
+      liveMap: {
+        heartbeatMs: 15_000,
+        maxBufferBytes: 262_144,
+        batchMs: 50,
+        maxStreamsPerAddress: 2,
+        maxStreams: 100,
+      },
     });
   });
 
@@ -196,6 +231,14 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', 'not a proxy!'],
     ['REDIS_CLUSTER_NODES', 'redis-1'],
     ['REDIS_CLUSTER_NODES', 'redis-1:7000,redis-2:70000'],
+    ['AUTH_RATE_LIMIT_PER_EMAIL', '-1'],
+    ['PASSWORD_HASH_CONCURRENCY', '0'],
+    ['REFRESH_FAMILY_MAX_SECONDS', '10'],
+    ['METRICS_TOKEN', 'too-short'],
+    ['METRICS_TOKEN', 'dev-admin-token-change-me'],
+    ['METRICS_HOST', 'not a host!'],
+    ['LIVE_MAP_MAX_STREAMS_PER_ADDRESS', '0'],
+    ['BULL_BOARD_READ_ONLY', 'maybe'],
   ])('when %s=%j, then a ConfigError names the variable', (name, value) => {
     const error = configErrorFor({ [name]: value });
     expect(error.message).toContain(name);
@@ -287,7 +330,13 @@ describe('loadConfig', () => {
         auth: { jwtSecret: PRODUCTION_ENV.JWT_SECRET, demoUserPassword: null },
         seedRoutes: false,
         trustProxy: false,
+        bullBoardReadOnly: true,
+        metricsHost: '127.0.0.1',
       });
+    });
+
+    it('when METRICS_TOKEN is the admin token, then it is refused: a scraper is not an operator', () => {
+      expectRefusedNaming(productionWith({ METRICS_TOKEN: PRODUCTION_TOKEN }), 'METRICS_TOKEN');
     });
 
     it('when nothing is set, then every missing secret is reported at once', () => {
