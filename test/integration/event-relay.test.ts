@@ -383,6 +383,28 @@ describe('relays that come and go', () => {
     }
   });
 
+  it('when events wait in the streams of several sessions, then the relay publishes them in one confirmed batch, not one per session', async () => {
+    const inBig = await holdAndRelease(dealer.freshSeats(1));
+    const inSmall = await holdSeats(api.app, dealer.someUser(), [small.seats[0]!.id]);
+    const batches: EventEnvelope[][] = [];
+    class Counting extends EventPublisher {
+      override async publish(events: EventEnvelope[]) {
+        if (events.length > 0) batches.push(events);
+        return super.publish(events);
+      }
+    }
+    const relay = await startRelay({}, (rabbit, logger) => new Counting(rabbit, logger));
+    try {
+      await waitForEvents([inBig, inSmall], (h) => (h === inBig ? 3 : 1), 5_000);
+      expect(batches).toHaveLength(1);
+      expect(new Set(batches[0]!.map((e) => e.data.sessionId))).toEqual(
+        new Set([big.id, small.id]),
+      );
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("when the relay's RabbitMQ connection is dropped, then it reconnects and later events still arrive, none lost", async () => {
     const before = new Set(await connectionsOnVhost());
     const workers = await startWorkers(api.db.config, [eventRelayWorker]);
