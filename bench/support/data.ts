@@ -1,18 +1,34 @@
-/** The bench's own data: users who sign in through the API, and sessions of a big hall. */
+/**
+ * The bench's own data: buyers with access tokens, sessions of a big hall, and an evening's worth
+ * of ordinary 200-seat sessions.
+ */
+import { randomUUID } from 'node:crypto';
+import { accessTokens } from '../../shared/auth/access-tokens';
 import { hashPassword } from '../../shared/auth/passwords';
 import type { Orm } from '../../shared/db/orm';
-import { BUYER_PASSWORD, PORTS, USERS } from './environment';
+import { BUYER_PASSWORD, config, PORTS, USERS } from './environment';
+
+export interface SessionSeats {
+  sessionId: string;
+  seatIds: string[];
+}
 
 export interface BenchData {
   users: string[];
-  /** `Authorization` header of each user, once signed in (signInEveryone). */
+  /** `Authorization` header of each user (giveEveryoneATokens). */
   bearer: Map<string, string>;
   /** Seats of the bench hall's sessions, session by session. */
-  seats: { sessionId: string; seatIds: string[] }[];
+  seats: SessionSeats[];
+  /** Seats of the 200-seat sessions an ordinary evening's holds spread over (SpreadDealer). */
+  evening: SessionSeats[];
   seatMapSession: { id: string; seatIds: string[] };
 }
 
-export const HALL_SESSIONS = 160; // × 2500 seats: enough distinct seats for every timed hold (~5k holds/s × 30 s + checkouts)
+export const HALL_SESSIONS = 160; // × 2500 seats: enough distinct seats for best available, races and checkouts
+/** × 200 seats: 200 000 distinct seats for the spread holds (~5k holds/s × 30 s on a fast day). */
+export const EVENING_SESSIONS = 1000;
+/** How many of the evening's sessions are on sale at once: holds go round-robin over them. */
+export const EVENING_SESSIONS_AT_ONCE = 100;
 
 export async function prepareData(orm: Orm): Promise<BenchData> {
   const connection = orm.em.getConnection();
@@ -34,18 +50,35 @@ export async function prepareData(orm: Orm): Promise<BenchData> {
      insert into session_seats (id, session_id, "row", number, label)
      select gen_random_uuid(), s.id, chr(64 + r), n, chr(64 + r) || n
      from sessions s join rooms rm on rm.id = s.room_id and rm.name = 'Bench hall',
-          generate_series(1, 25) r, generate_series(1, 100) n`,
+          generate_series(1, 25) r, generate_series(1, 100) n;
+     insert into rooms (id, name, rows, seats_per_row, created_at) values (gen_random_uuid(), 'Bench room', 10, 20, now());
+     insert into sessions (id, movie_id, room_id, starts_at, price_cents, currency, created_at)
+     select gen_random_uuid(), (select id from movies where title = 'Bench film'),
+            (select id from rooms where name = 'Bench room'), now() + interval '3 days' + (i || ' minutes')::interval,
+            2500, 'BRL', now()
+     from generate_series(1, ${EVENING_SESSIONS}) i;
+     insert into session_seats (id, session_id, "row", number, label)
+     select gen_random_uuid(), s.id, chr(64 + r), n, chr(64 + r) || n
+     from sessions s join rooms rm on rm.id = s.room_id and rm.name = 'Bench room',
+          generate_series(1, 10) r, generate_series(1, 20) n`,
   );
   const users = (
     await connection.execute<{ id: string }[]>(`select id from users where email like 'bench%'`)
   ).map((u) => u.id);
-  const seatRows = await connection.execute<{ session_id: string; id: string }[]>(
-    `select ss.session_id, ss.id from session_seats ss join sessions s on s.id = ss.session_id
-     join rooms r on r.id = s.room_id where r.name = 'Bench hall' order by s.starts_at, ss."row", ss.number`,
-  );
-  const bySession = new Map<string, string[]>();
-  for (const row of seatRows)
-    bySession.set(row.session_id, [...(bySession.get(row.session_id) ?? []), row.id]);
+  const seatsOfRoom = async (room: string): Promise<SessionSeats[]> => {
+    const rows = await connection.execute<{ session_id: string; id: string }[]>(
+      `select ss.session_id, ss.id from session_seats ss join sessions s on s.id = ss.session_id
+       join rooms r on r.id = s.room_id where r.name = ? order by s.starts_at, ss."row", ss.number`,
+      [room],
+    );
+    const bySession = new Map<string, string[]>();
+    for (const row of rows) {
+      const seats = bySession.get(row.session_id);
+      if (seats) seats.push(row.id);
+      else bySession.set(row.session_id, [row.id]);
+    }
+    return [...bySession].map(([sessionId, seatIds]) => ({ sessionId, seatIds }));
+  };
   const [seatMap] = await connection.execute<{ id: string }[]>(
     `select s.id from sessions s join rooms r on r.id = s.room_id where r.rows * r.seats_per_row = 200 limit 1`,
   );
@@ -58,40 +91,57 @@ export async function prepareData(orm: Orm): Promise<BenchData> {
   return {
     users,
     bearer: new Map(),
-    seats: [...bySession].map(([sessionId, seatIds]) => ({ sessionId, seatIds })),
+    seats: await seatsOfRoom('Bench hall'),
+    evening: await seatsOfRoom('Bench room'),
     seatMapSession: { id: seatMap!.id, seatIds: seatMapSeats },
   };
 }
 
-/**
- * Every bench buyer signs in through the public API (POST /api/v1/auth/token), a few at a time:
- * the scenarios then send each buyer's own access token, as real buyers do.
- */
-export async function signInEveryone(data: BenchData): Promise<void> {
-  const started = performance.now();
-  let next = 0;
-  const signer = async () => {
-    while (next < data.users.length) {
-      const i = next++;
-      const res = await fetch(`http://127.0.0.1:${PORTS.api}/api/v1/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: `bench${i + 1}@example.com`, password: BUYER_PASSWORD }),
-      });
-      if (res.status !== 200) throw new Error(`bench${i + 1} could not sign in: ${res.status}`);
-      const { accessToken } = (await res.json()) as { accessToken: string };
-      const me = (await (
-        await fetch(`http://127.0.0.1:${PORTS.api}/api/v1/me`, {
-          headers: { authorization: `Bearer ${accessToken}` },
-        })
-      ).json()) as { id: string };
-      data.bearer.set(me.id, `Bearer ${accessToken}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, signer));
-  console.log(
-    `${data.bearer.size} buyers signed in (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+/** Access tokens as the API issues them (same secret, issuer, audience), each in a family of its own. */
+export async function mintAccessTokens(userIds: string[]): Promise<Map<string, string>> {
+  const tokens = accessTokens(config.auth);
+  const minted = await Promise.all(
+    userIds.map(async (id) => {
+      const { token } = await tokens.issue({ sub: id, fam: randomUUID() });
+      return [id, `Bearer ${token}`] as const;
+    }),
   );
+  return new Map(minted);
+}
+
+/** Buyers who arrive now: users the API processes never saw, with tokens never used. */
+export async function freshBuyers(orm: Orm, count: number): Promise<string[]> {
+  const tag = randomUUID().slice(0, 8);
+  const rows = await orm.em.getConnection().execute<{ id: string }[]>(
+    `insert into users (id, name, email, created_at)
+     select gen_random_uuid(), 'Fresh buyer ' || i, 'fresh-${tag}-' || i || '@example.com', now()
+     from generate_series(1, ${count}) i returning id`,
+  );
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Gives every bench buyer an access token. A password hash costs a sign-in tens of CPU-ms on
+ * purpose, and signing in a thousand buyers through the API took minutes of both cores; so a
+ * sample signs in through POST /api/v1/auth/token (to measure what a sign-in costs) and the rest
+ * get tokens minted as the API would. Every purchase still goes through the public API.
+ */
+export async function giveEveryoneATokens(data: BenchData, sample = 20) {
+  const started = performance.now();
+  for (let i = 0; i < sample; i++) {
+    const res = await fetch(`http://127.0.0.1:${PORTS.api}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `bench${i + 1}@example.com`, password: BUYER_PASSWORD }),
+    });
+    if (res.status !== 200) throw new Error(`bench${i + 1} could not sign in: ${res.status}`);
+  }
+  const signInMs = (performance.now() - started) / sample;
+  for (const [id, bearer] of await mintAccessTokens(data.users)) data.bearer.set(id, bearer);
+  console.log(
+    `${sample} buyers signed in through the API (${signInMs.toFixed(0)} ms each, one at a time); ${data.bearer.size} tokens in all`,
+  );
+  return { signInMs };
 }
 
 /** Hands out seats no earlier request used, across scenarios and runs. */
@@ -115,6 +165,31 @@ export class SeatDealer {
     this.seat = 0;
     const session = this.data.seats[this.session++]!;
     return session;
+  }
+}
+
+/**
+ * Hands out the seats of an ordinary evening: round-robin over EVENING_SESSIONS_AT_ONCE sessions,
+ * the next free seat of each in turn; when those are full, the next hundred go on sale.
+ */
+export class SpreadDealer {
+  private block = 0;
+  private turn = 0;
+  constructor(private readonly data: BenchData) {}
+  next(): string {
+    const perBlock = EVENING_SESSIONS_AT_ONCE * 200;
+    if (this.turn >= perBlock) {
+      this.block++;
+      this.turn = 0;
+    }
+    const session =
+      this.data.evening[
+        this.block * EVENING_SESSIONS_AT_ONCE + (this.turn % EVENING_SESSIONS_AT_ONCE)
+      ];
+    if (!session) throw new Error('out of evening seats');
+    const seat = session.seatIds[Math.floor(this.turn / EVENING_SESSIONS_AT_ONCE)]!;
+    this.turn++;
+    return seat;
   }
 }
 

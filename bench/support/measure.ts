@@ -3,9 +3,10 @@ import { type ChildProcess, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import autocannon, { type Result } from 'autocannon';
-import { ADMIN_TOKEN, DURATION, PORTS } from './environment';
+import { DURATION, METRICS_TOKEN, PORTS } from './environment';
 
 export interface Figures {
+  /** Successful (2xx) answers per second: a refused or failed request is not throughput. */
   requestsPerSecond: number;
   p50: number;
   p90: number;
@@ -15,7 +16,7 @@ export interface Figures {
 }
 
 export const figures = (r: Result): Figures => ({
-  requestsPerSecond: r.requests.average,
+  requestsPerSecond: r['2xx'] / r.duration,
   p50: r.latency.p50,
   p90: r.latency.p90,
   p99: r.latency.p99,
@@ -37,6 +38,9 @@ export const medianFigures = (runs: Figures[]): Figures => ({
   non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
   errors: runs.reduce((a, r) => a + r.errors, 0),
 });
+
+/** Whether a run's figures count: a target is met only by a run without errors or refusals. */
+export const clean = (...runs: Figures[]) => runs.every((f) => f.errors === 0 && f.non2xx === 0);
 
 /** POSTs JSON bodies from `next`, each as the buyer it names (their own bearer token), if any. */
 export function postJson(
@@ -159,7 +163,7 @@ export async function scrapeWorkers(ports: number[]) {
 
 export async function scrapeApi() {
   const text = await fetch(`http://127.0.0.1:${PORTS.api}/metrics`, {
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` },
   }).then((r) => r.text());
   return { httpMeanMs: histogramMeans(text, 'http_request_duration_seconds') };
 }
