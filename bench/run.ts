@@ -25,6 +25,7 @@ import { bestAvailable } from './scenarios/best-available';
 import { checkout } from './scenarios/checkout';
 import { holdsBySeatId } from './scenarios/hold';
 import { liveMapScenario } from './scenarios/live-map';
+import { floods } from './scenarios/floods';
 import { freshRaces, type FreshRace } from './scenarios/fresh-races';
 import { race } from './scenarios/race';
 import { seatMap } from './scenarios/seat-map';
@@ -141,6 +142,12 @@ async function main() {
   }
   const apiMetrics = await scrapeApi();
   await stopProcesses([baselineServer, ...workers.processes]);
+
+  let floodFigures;
+  if (SCENARIOS.has('floods')) {
+    console.log('floods: sign-ins, streams, waits and bodies beside a legitimate buyer');
+    floodFigures = await floods(data, dealer);
+  }
 
   let checkout1, checkout3;
   if (SCENARIOS.has('checkout')) {
@@ -269,6 +276,20 @@ async function main() {
         `with them vs ${liveMap.holdsPerSecondWithoutListeners}/s without (${liveMap.ratioWithToWithout}×), ${liveMap.droppedSubscribers} dropped ` +
         `(latency timed on ${liveMap.timedSubscribers} of them)`,
     );
+  }
+  if (floodFigures) {
+    scenarios.floods = floodFigures;
+    const worst = Math.max(...Object.values(floodFigures.floods).map((f) => f.ratio));
+    targets.floods = {
+      target: "a legitimate buyer's hold p99 during each flood ≤ 2 × its quiet p99",
+      value: worst,
+      met: worst <= 2,
+    };
+    console.log(`floods: the buyer's quiet hold p99 ${floodFigures.quietP99Ms.toFixed(1)} ms`);
+    for (const [name, f] of Object.entries(floodFigures.floods))
+      console.log(
+        `  ${name}: p99 ${f.p99Ms.toFixed(1)} ms (${f.ratio}×) over ${f.holds} holds; flood answered ${JSON.stringify(f.refused)}`,
+      );
   }
   if (checkout1 && checkout3) {
     scenarios.checkout = { oneCopy: checkout1, threeCopies: checkout3 };

@@ -14,11 +14,11 @@ export const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 2000);
 export const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
 /** Buyers with access tokens (a sample signs in through the API, see giveEveryoneATokens). */
 export const USERS = Number(process.env.BENCH_USERS ?? 1000);
-const ALL_SCENARIOS = ['timed', 'live-map', 'checkout'] as const;
+const ALL_SCENARIOS = ['timed', 'floods', 'live-map', 'checkout'] as const;
 export type ScenarioGroup = (typeof ALL_SCENARIOS)[number];
 /**
  * Which scenarios run (BENCH_SCENARIOS, comma-separated): `timed` (baseline, hold, best available,
- * seat map, race), `live-map`, `checkout`. All by default; fewer for a quick look while profiling.
+ * seat map, races), `floods`, `live-map`, `checkout`. All by default; fewer for a quick look while profiling.
  */
 export const SCENARIOS = new Set<ScenarioGroup>(
   (process.env.BENCH_SCENARIOS ?? ALL_SCENARIOS.join(','))
@@ -38,7 +38,7 @@ export const RABBIT_PASSWORD = randomBytes(18).toString('base64url');
 /** Every bench buyer signs in with this password (hashed once, see prepareData). */
 export const BUYER_PASSWORD = randomBytes(12).toString('base64url');
 export const VHOST = 'cine_bench';
-export const PORTS = { baseline: 3100, api: 3101, api2: 3102 };
+export const PORTS = { baseline: 3100, api: 3101, api2: 3102, guarded: 3103 };
 
 export const benchEnv: Record<string, string> = {
   NODE_ENV: 'production',

@@ -49,8 +49,11 @@ export async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<v
   throw new Error(`${url} did not become ready`);
 }
 
-export async function startApi(port: number): Promise<ChildProcess> {
-  const child = startProcess('dist/api/main.js', { PORT: String(port) });
+export async function startApi(
+  port: number,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
+  const child = startProcess('dist/api/main.js', { PORT: String(port), ...env });
   await waitUntilReady(`http://127.0.0.1:${port}/health/ready`);
   return child;
 }
