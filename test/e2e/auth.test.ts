@@ -97,9 +97,9 @@ describe('signing in', () => {
     expect(wrongPassword.body.error.code).toBe('INVALID_CREDENTIALS');
   });
 
-  it('when a password is stored, then only a salted scrypt hash of it is', async () => {
+  it('when a password is stored, then only a salted Argon2id hash of it is', async () => {
     const user = await api.db.orm.em.fork().findOneOrFail(User, first.userId);
-    expect(user.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w+/=]+\$[\w+/=]+$/);
+    expect(user.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[\w+/]+\$[\w+/]+$/);
     expect(user.passwordHash).not.toContain(BUYER_PASSWORD);
   });
 });
