@@ -1,11 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { UserView } from '../catalogue/catalogue';
 import type { Config } from '../config';
 import { RefreshToken, User } from '../db/entities';
 import type { Orm } from '../db/orm';
 import { AppError } from '../errors';
 import { accessTokens, type AccessTokens } from './access-tokens';
-import { verifyPassword } from './passwords';
+import { HashingQueue } from './hashing-queue';
+import { hashPassword, needsRehash, verifyPassword } from './passwords';
 
 export interface TokenPair {
   accessToken: string;
@@ -23,35 +26,85 @@ const invalidRefreshToken = () =>
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /**
- * A buyer's signed-in sessions (§4.6): sign in with email and password, rotate refresh tokens,
- * sign out. Each sign-in starts a refresh-token family; every refresh uses its token up and issues
- * the next of the family; a used token presented again revokes the whole family (whoever holds
- * either copy must sign in again). Refresh tokens live in Postgres, only as their SHA-256.
+ * A buyer's account and signed-in sessions (§4.6): sign up, sign in with email and password,
+ * rotate refresh tokens, sign out. Each sign-in starts a refresh-token family; every refresh uses
+ * its token up and issues the next of the family; a used token presented again revokes the whole
+ * family (whoever holds either copy must sign in again). Refresh tokens live in Postgres, only as
+ * their SHA-256.
  */
 export class BuyerSessions {
   readonly tokens: AccessTokens;
+  private readonly hashing: HashingQueue;
 
   constructor(
     private readonly orm: Orm,
     private readonly settings: Config['auth'],
+    hashing: Config['passwordHashing'],
   ) {
     this.tokens = accessTokens(settings);
+    this.hashing = new HashingQueue(hashing);
   }
 
   private em(): EntityManager {
     return this.orm.em.fork() as EntityManager;
   }
 
-  /** "Sign in": the same 401, in about the same time, for an unknown email and a wrong password. */
+  /** "Sign up": a buyer account; the password is kept only as a slow salted hash. */
+  async signUp(input: {
+    name: string;
+    email: string;
+    password: string;
+    birthDate?: string;
+  }): Promise<UserView> {
+    const passwordHash = await this.hashing.run(() => hashPassword(input.password));
+    const em = this.em();
+    const user = em.create(User, {
+      name: input.name,
+      email: input.email.toLowerCase(),
+      birthDate: input.birthDate ?? null,
+      passwordHash,
+    });
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new AppError(409, 'EMAIL_TAKEN', 'An account with this email already exists.', {
+          email: user.email,
+        });
+      }
+      throw err;
+    }
+    return { id: user.id, name: user.name, email: user.email };
+  }
+
+  /**
+   * "Sign in": the same 401, in about the same time, for an unknown email and a wrong password.
+   * The hashing turn is taken before the account is looked up, so a sign-in refused for a full
+   * queue costs no database work either. A hash of an older scheme is replaced on success.
+   */
   async signIn(email: string, password: string): Promise<TokenPair> {
-    const user = await this.em().findOne(
+    const userId = await this.hashing.run(async () => {
+      const user = await this.em().findOne(
+        User,
+        { email: email.toLowerCase() },
+        { fields: ['id', 'passwordHash'] },
+      );
+      const stored = user?.passwordHash ?? null;
+      if (!(await verifyPassword(password, stored)) || !user || !stored) return null;
+      if (needsRehash(stored)) await this.upgradeHash(user.id, stored, password);
+      return user.id;
+    });
+    if (!userId) throw invalidCredentials();
+    return this.issue(userId, randomUUID());
+  }
+
+  /** Only if the hash is still the one checked: a password changed meanwhile is not undone. */
+  private async upgradeHash(userId: string, stored: string, password: string): Promise<void> {
+    await this.em().nativeUpdate(
       User,
-      { email: email.toLowerCase() },
-      { fields: ['id', 'passwordHash'] },
+      { id: userId, passwordHash: stored },
+      { passwordHash: await hashPassword(password) },
     );
-    if (!(await verifyPassword(password, user?.passwordHash ?? null)) || !user)
-      throw invalidCredentials();
-    return this.issue(user.id, randomUUID());
   }
 
   /** "Refresh": uses the token up and hands out the next pair of its family. */
