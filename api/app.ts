@@ -86,7 +86,7 @@ export function createApp({
   orderSettlements = new OrderSettlements(redis, logger),
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
-  const sessions = new BuyerSessions(orm, config.auth, config.passwordHashing);
+  const sessions = new BuyerSessions(orm, redis, config.auth, config.passwordHashing);
   const authLimits = authRateLimit(redis, config.authRateLimit);
   const holdDeps = {
     ctx: createHoldContext(redis, config.holds, queues),
@@ -130,7 +130,7 @@ export function createApp({
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
-    callerAuth: callerAuth({ adminToken: config.adminToken, tokens: sessions.tokens, directory }),
+    callerAuth: callerAuth({ adminToken: config.adminToken, sessions, directory }),
     idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
   });
   app.use(router);

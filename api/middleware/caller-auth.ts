@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { AccessTokens } from '../../shared/auth/access-tokens';
+import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
 import type { Directory } from '../../shared/catalogue/directory';
 import { AppError } from '../../shared/errors';
 import { isAdminToken } from './admin-auth';
@@ -23,14 +23,15 @@ const unauthenticated = (message: string) => new AppError(401, 'UNAUTHENTICATED'
 
 /**
  * Authenticates `Authorization: Bearer <token>` for buyer routes: an access token (a JWT checked
- * by shared/auth/access-tokens.ts, whose user must still exist) makes the caller a buyer; where
+ * by shared/auth/access-tokens.ts, whose family has not been revoked and whose user must still
+ * exist) makes the caller a buyer; where
  * the route also admits admins, ADMIN_TOKEN makes them one. Missing, malformed, expired or forged
  * → 401 with `WWW-Authenticate: Bearer`; a valid caller the route does not admit → 403. It runs
  * before rate limits, so a refused request spends nobody's budget.
  */
 export function callerAuth(deps: {
   adminToken: string;
-  tokens: AccessTokens;
+  sessions: Pick<BuyerSessions, 'authenticate'>;
   directory: Directory;
 }): (access: Exclude<RouteAccess, 'admin'>) => RequestHandler {
   const isAdmin = isAdminToken(deps.adminToken);
@@ -47,7 +48,7 @@ export function callerAuth(deps: {
     }
     // Buyers' tokens first: hashing every buyer's token to compare it with ADMIN_TOKEN would
     // cost each request a SHA-256 that only an operator's request needs.
-    const claims = looksLikeJwt(token) ? await deps.tokens.verify(token) : null;
+    const claims = looksLikeJwt(token) ? await deps.sessions.authenticate(token) : null;
     if (!claims && isAdmin(token)) {
       if (access !== 'buyer-or-admin')
         throw new AppError(403, 'FORBIDDEN', 'This route is for signed-in buyers.');
