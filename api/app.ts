@@ -109,7 +109,7 @@ export function createApp({
       ],
     }),
     ...authRoutes({ sessions, catalogue, limits: authLimits }),
-    ...userRoutes({ catalogue, directory, sessions, limits: authLimits }),
+    ...userRoutes({ catalogue, sessions, limits: authLimits }),
     ...movieRoutes({ catalogue }),
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
@@ -130,7 +130,7 @@ export function createApp({
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
-    callerAuth: callerAuth({ adminToken: config.adminToken, sessions, directory }),
+    callerAuth: callerAuth({ adminToken: config.adminToken, sessions }),
     idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
   });
   app.use(router);

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
 import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
-import type { Directory } from '../../shared/catalogue/directory';
 import { AppError } from '../../shared/errors';
 import { isAdminToken } from './admin-auth';
 
@@ -23,8 +22,7 @@ const unauthenticated = (message: string) => new AppError(401, 'UNAUTHENTICATED'
 
 /**
  * Authenticates `Authorization: Bearer <token>` for buyer routes: an access token (a JWT checked
- * by shared/auth/access-tokens.ts, whose family has not been revoked and whose user must still
- * exist) makes the caller a buyer; where
+ * by shared/auth/access-tokens.ts, whose family has not been revoked) makes the caller a buyer; where
  * the route also admits admins, ADMIN_TOKEN makes them one. Missing, malformed, expired or forged
  * → 401 with `WWW-Authenticate: Bearer`; a valid caller the route does not admit → 403. It runs
  * before rate limits, so a refused request spends nobody's budget.
@@ -32,7 +30,6 @@ const unauthenticated = (message: string) => new AppError(401, 'UNAUTHENTICATED'
 export function callerAuth(deps: {
   adminToken: string;
   sessions: Pick<BuyerSessions, 'authenticate'>;
-  directory: Directory;
 }): (access: Exclude<RouteAccess, 'admin'>) => RequestHandler {
   const isAdmin = isAdminToken(deps.adminToken);
   return (access) => async (req, res, next) => {
@@ -55,7 +52,7 @@ export function callerAuth(deps: {
       req.caller = { kind: 'admin' };
       return next();
     }
-    if (!claims || !(await deps.directory.userExists(claims.sub))) {
+    if (!claims) {
       challenge('invalid_token');
       throw unauthenticated('The access token is not valid (expired, revoked or not ours).');
     }

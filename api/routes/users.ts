@@ -1,7 +1,6 @@
 import Joi from 'joi';
 import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
-import type { Directory } from '../../shared/catalogue/directory';
 import type { RouteSpec } from '../http/route';
 import {
   calendarDate,
@@ -44,12 +43,10 @@ const signUpBody = Joi.object({
 
 export function userRoutes({
   catalogue,
-  directory,
   sessions,
   limits,
 }: {
   catalogue: Catalogue;
-  directory: Directory;
   sessions: BuyerSessions;
   limits: AuthRateLimit;
 }): RouteSpec[] {
@@ -83,9 +80,7 @@ export function userRoutes({
       },
       handler: async ({ body }) => {
         await limits.perEmail(body.email);
-        const user = await sessions.signUp(body);
-        directory.rememberUser(user.id);
-        return { status: 201, body: user };
+        return { status: 201, body: await sessions.signUp(body) };
       },
     },
   ];
