@@ -19,7 +19,7 @@ import { adminAuth } from './middleware/admin-auth';
 import { callerAuth } from './middleware/caller-auth';
 import { errorHandler, notFoundRoute } from './middleware/error-handler';
 import { logContext, requestId } from './middleware/request-context';
-import { holdRateLimit } from './middleware/rate-limit';
+import { authRateLimit, holdRateLimit } from './middleware/rate-limit';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { holdRoutes } from './routes/holds';
@@ -86,7 +86,8 @@ export function createApp({
   orderSettlements = new OrderSettlements(redis, logger),
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
-  const sessions = new BuyerSessions(orm, config.auth);
+  const sessions = new BuyerSessions(orm, redis, config.auth, config.passwordHashing);
+  const authLimits = authRateLimit(redis, config.authRateLimit);
   const holdDeps = {
     ctx: createHoldContext(redis, config.holds, queues),
     directory,
@@ -107,8 +108,8 @@ export function createApp({
         { name: 'redis', check: () => redis.ping() },
       ],
     }),
-    ...authRoutes({ sessions, catalogue }),
-    ...userRoutes({ catalogue, directory }),
+    ...authRoutes({ sessions, catalogue, limits: authLimits }),
+    ...userRoutes({ catalogue, sessions, limits: authLimits }),
     ...movieRoutes({ catalogue }),
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
@@ -129,7 +130,7 @@ export function createApp({
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
-    callerAuth: callerAuth({ adminToken: config.adminToken, tokens: sessions.tokens, directory }),
+    callerAuth: callerAuth({ adminToken: config.adminToken, sessions }),
     idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
   });
   app.use(router);

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { AccessTokens } from '../../shared/auth/access-tokens';
-import type { Directory } from '../../shared/catalogue/directory';
+import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
 import { AppError } from '../../shared/errors';
 import { isAdminToken } from './admin-auth';
 
@@ -23,15 +22,14 @@ const unauthenticated = (message: string) => new AppError(401, 'UNAUTHENTICATED'
 
 /**
  * Authenticates `Authorization: Bearer <token>` for buyer routes: an access token (a JWT checked
- * by shared/auth/access-tokens.ts, whose user must still exist) makes the caller a buyer; where
+ * by shared/auth/access-tokens.ts, whose family has not been revoked) makes the caller a buyer; where
  * the route also admits admins, ADMIN_TOKEN makes them one. Missing, malformed, expired or forged
  * → 401 with `WWW-Authenticate: Bearer`; a valid caller the route does not admit → 403. It runs
  * before rate limits, so a refused request spends nobody's budget.
  */
 export function callerAuth(deps: {
   adminToken: string;
-  tokens: AccessTokens;
-  directory: Directory;
+  sessions: Pick<BuyerSessions, 'authenticate'>;
 }): (access: Exclude<RouteAccess, 'admin'>) => RequestHandler {
   const isAdmin = isAdminToken(deps.adminToken);
   return (access) => async (req, res, next) => {
@@ -47,14 +45,14 @@ export function callerAuth(deps: {
     }
     // Buyers' tokens first: hashing every buyer's token to compare it with ADMIN_TOKEN would
     // cost each request a SHA-256 that only an operator's request needs.
-    const claims = looksLikeJwt(token) ? await deps.tokens.verify(token) : null;
+    const claims = looksLikeJwt(token) ? await deps.sessions.authenticate(token) : null;
     if (!claims && isAdmin(token)) {
       if (access !== 'buyer-or-admin')
         throw new AppError(403, 'FORBIDDEN', 'This route is for signed-in buyers.');
       req.caller = { kind: 'admin' };
       return next();
     }
-    if (!claims || !(await deps.directory.userExists(claims.sub))) {
+    if (!claims) {
       challenge('invalid_token');
       throw unauthenticated('The access token is not valid (expired, revoked or not ours).');
     }

@@ -39,6 +39,10 @@ export const notFoundRoute: RequestHandler = (req) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof AppError) {
+      // A refusal that names when to come back (rate limits, a busy queue) says it in HTTP too.
+      const { retryAfterSeconds } = err.details;
+      if (typeof retryAfterSeconds === 'number')
+        res.setHeader('Retry-After', String(retryAfterSeconds));
       res
         .status(err.status)
         .json({ error: { code: err.code, message: err.message, ...err.details } });

@@ -4,7 +4,8 @@ import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { RouteSpec } from '../http/route';
 import { asciiToken, errorResponse, secret, text } from '../http/schemas';
 import { buyerOf } from '../middleware/caller-auth';
-import { userView } from './users';
+import type { AuthRateLimit } from '../middleware/rate-limit';
+import { signInRefusals, userView } from './users';
 
 const tokenPair = Joi.object({
   accessToken: Joi.string(),
@@ -19,9 +20,11 @@ const refreshBody = Joi.object({ refreshToken: asciiToken(200).required() });
 export function authRoutes({
   sessions,
   catalogue,
+  limits,
 }: {
   sessions: BuyerSessions;
   catalogue: Catalogue;
+  limits: AuthRateLimit;
 }): RouteSpec[] {
   return [
     {
@@ -29,6 +32,7 @@ export function authRoutes({
       path: '/api/v1/auth/token',
       tag: 'Auth',
       summary: 'Sign in with email and password: an access token and a refresh token',
+      before: limits.perAddress,
       body: Joi.object({
         // Safe text only: no email format rule, so an odd spelling is a 401 like any other.
         email: text(254).required(),
@@ -40,24 +44,30 @@ export function authRoutes({
         401: errorResponse(
           'INVALID_CREDENTIALS (the same for an unknown email and a wrong password)',
         ),
+        ...signInRefusals,
       },
-      handler: async ({ body }) => ({
-        status: 200,
-        headers: { 'Cache-Control': 'no-store' },
-        body: await sessions.signIn(body.email, body.password),
-      }),
+      handler: async ({ body }) => {
+        await limits.perEmail(body.email);
+        return {
+          status: 200,
+          headers: { 'Cache-Control': 'no-store' },
+          body: await sessions.signIn(body.email, body.password),
+        };
+      },
     },
     {
       method: 'post',
       path: '/api/v1/auth/refresh',
       tag: 'Auth',
       summary: 'A new token pair for a refresh token, which is used up (rotation)',
+      before: limits.perAddress,
       body: refreshBody,
       responses: {
         200: { description: 'The next pair', schema: tokenPair },
         401: errorResponse(
-          'INVALID_REFRESH_TOKEN (unknown, expired, revoked, or used before: then its whole family is revoked)',
+          "INVALID_REFRESH_TOKEN (unknown, expired, revoked, past the family's lifetime, or used before: then its whole family is revoked)",
         ),
+        429: signInRefusals[429],
       },
       handler: async ({ body }) => ({
         status: 200,

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { confirmIntent } from '../../shared/holds/confirm-intent';
 import { holdOfSeat } from '../../shared/holds/hold-records';
-import { holdSeats, seatsNotFound } from '../../shared/holds/hold-seats';
+import { holdSeats, requireUser, seatsNotFound } from '../../shared/holds/hold-seats';
 import { requestPayment } from '../../shared/payments/request-payment';
 import { AppError } from '../../shared/errors';
 import type { RouteSpec } from '../http/route';
@@ -79,14 +79,17 @@ export function seedCompatRoutes(
         409: errorResponse('SEAT_UNAVAILABLE'),
         429: errorResponse('HOLD_LIMIT or RATE_LIMITED'),
       },
-      handler: async ({ body, req }) => ({
-        status: 201,
-        body: await holdSeats(
-          deps,
-          { userId: body.usuario_id, seatIds: body.assento_ids ?? [body.assento_id] },
-          req.get('idempotency-key'),
-        ),
-      }),
+      handler: async ({ body, req }) => {
+        await requireUser(deps.directory, body.usuario_id);
+        return {
+          status: 201,
+          body: await holdSeats(
+            deps,
+            { userId: body.usuario_id, seatIds: body.assento_ids ?? [body.assento_id] },
+            req.get('idempotency-key'),
+          ),
+        };
+      },
     },
     {
       method: 'post',

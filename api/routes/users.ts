@@ -1,6 +1,6 @@
 import Joi from 'joi';
+import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
-import type { Directory } from '../../shared/catalogue/directory';
 import type { RouteSpec } from '../http/route';
 import {
   calendarDate,
@@ -13,12 +13,21 @@ import {
   today,
   uuid,
 } from '../http/schemas';
+import type { AuthRateLimit } from '../middleware/rate-limit';
 
 export const userView = Joi.object({
   id: uuid(),
   name: Joi.string(),
   email: Joi.string().email(),
 }).label('User');
+
+/** Refusals every password-hashing route may answer before it hashes anything (§4.6). */
+export const signInRefusals = {
+  429: errorResponse(
+    'RATE_LIMITED: too many attempts from this address or for this email (with Retry-After)',
+  ),
+  503: errorResponse('BUSY: too many passwords being checked at this moment (with Retry-After)'),
+};
 
 /** 10 to 128 characters: long enough to resist guessing, short enough to hash cheaply. */
 export const passwordSchema = () => secret().min(10).max(128);
@@ -34,10 +43,12 @@ const signUpBody = Joi.object({
 
 export function userRoutes({
   catalogue,
-  directory,
+  sessions,
+  limits,
 }: {
   catalogue: Catalogue;
-  directory: Directory;
+  sessions: BuyerSessions;
+  limits: AuthRateLimit;
 }): RouteSpec[] {
   return [
     {
@@ -60,15 +71,16 @@ export function userRoutes({
       path: '/api/v1/users',
       tag: 'Users',
       summary: 'Sign up (then sign in at POST /api/v1/auth/token)',
+      before: limits.perAddress,
       body: signUpBody,
       responses: {
         201: { description: 'The new user', schema: userView },
         409: errorResponse('EMAIL_TAKEN'),
+        ...signInRefusals,
       },
       handler: async ({ body }) => {
-        const user = await catalogue.signUp(body);
-        directory.rememberUser(user.id);
-        return { status: 201, body: user };
+        await limits.perEmail(body.email);
+        return { status: 201, body: await sessions.signUp(body) };
       },
     },
   ];

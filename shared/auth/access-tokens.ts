@@ -8,6 +8,8 @@ export const TOKEN_ISSUER = 'cine-starsoft';
 export const TOKEN_AUDIENCE = 'cine-starsoft-api';
 /** The only algorithm accepted: a token claiming another (or `none`) is refused before anything. */
 const ALGORITHM = 'HS256';
+/** Verified tokens remembered per API instance (see below for what one costs). */
+const VERIFIED_TOKENS_MAX = 20_000;
 
 export interface AccessClaims {
   /** The buyer (user id). */
@@ -28,9 +30,12 @@ export function accessTokens(auth: Config['auth']): AccessTokens {
   const key = createSecretKey(Buffer.from(auth.jwtSecret, 'utf8'));
   // A buyer sends one token with every request of a checkout: each one verified once (an HMAC
   // and two JSON parses), then known until its own expiry, never longer. Keyed by the whole
-  // token, signature included, so only what was verified is ever trusted.
+  // token, signature included, so only what was verified is ever trusted. Bounded: an entry is
+  // the token (about 300 bytes) and its two ids, well under 1 KB, so 20 000 buyers active on
+  // this instance cost at most some 15 MB; past that the least recent is verified again, never
+  // refused. Revocation is not cached here: it is asked on every request (buyer-sessions.ts).
   const verified = new LRUCache<string, { claims: AccessClaims; expiresAt: number }>({
-    max: 20_000,
+    max: VERIFIED_TOKENS_MAX,
   });
   return {
     async issue({ sub, fam }) {

@@ -3,7 +3,6 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { LRUCache } from 'lru-cache';
 import type { Orm } from '../db/orm';
 import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
-import { hashPassword } from '../auth/passwords';
 import { AppError, notFound } from '../errors';
 import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
 import { SeatMapCache } from './seat-map-cache';
@@ -108,33 +107,6 @@ export class Catalogue {
   async user(userId: string): Promise<UserView> {
     const user = await this.em().findOne(User, userId, { fields: ['id', 'name', 'email'] });
     if (!user) throw notFound('user', userId);
-    return { id: user.id, name: user.name, email: user.email };
-  }
-
-  /** "Sign up": a buyer account; the password is kept only as a slow salted hash. */
-  async signUp(input: {
-    name: string;
-    email: string;
-    password: string;
-    birthDate?: string;
-  }): Promise<UserView> {
-    const em = this.em();
-    const user = em.create(User, {
-      name: input.name,
-      email: input.email.toLowerCase(),
-      birthDate: input.birthDate ?? null,
-      passwordHash: await hashPassword(input.password),
-    });
-    try {
-      await em.flush();
-    } catch (err) {
-      if (err instanceof UniqueConstraintViolationException) {
-        throw new AppError(409, 'EMAIL_TAKEN', 'An account with this email already exists.', {
-          email: user.email,
-        });
-      }
-      throw err;
-    }
     return { id: user.id, name: user.name, email: user.email };
   }
 

@@ -4,23 +4,26 @@ import type { Orm } from '../db/orm';
 
 /** How long a "no such id" answer is trusted before Postgres is asked again. */
 const UNKNOWN_ID_TTL_MS = 2_000;
-/**
- * How long "this user exists" is trusted: a deleted account's access tokens stop working on
- * every instance within this time (and at once on an instance that has not seen it lately).
- */
+/** How long "this user exists" is trusted before Postgres is asked again. */
 const KNOWN_USER_TTL_MS = 60_000;
+/**
+ * Users remembered at most: only the development-only seed routes name a buyer by id alone (a
+ * signed-in buyer's token proves the account), so a small LRU of about 150 bytes an entry (a
+ * UUID key and the LRU's bookkeeping), some 1.5 MB at most, is plenty.
+ */
+const KNOWN_USERS_MAX = 10_000;
 
 /**
- * Answers the two questions every buyer request asks of the catalogue (which session a seat
- * belongs to, whether the signed-in user still exists) from memory. A seat never moves, so that
- * answer is kept for the life of the process; a user may be deleted, so "exists" is trusted for a
- * minute. Both are warmed at start and on a miss asked of Postgres once. Misses are remembered briefly, so a flood of made-up ids
- * costs at most one query per id every couple of seconds, not one per request.
+ * Answers from memory the questions a hold asks of the catalogue: which session a seat belongs
+ * to and, for a buyer named by id alone, whether that user exists. A seat never moves, so that
+ * answer is kept for the life of the process, warmed at start; "exists" is trusted for a minute.
+ * Misses are asked of Postgres once and remembered briefly, so a flood of made-up ids costs at
+ * most one query per id every couple of seconds, not one per request.
  */
 export class Directory {
   private readonly sessionOfSeat = new Map<string, string>();
   private readonly knownUsers = new LRUCache<string, true>({
-    max: 2_000_000,
+    max: KNOWN_USERS_MAX,
     ttl: KNOWN_USER_TTL_MS,
   });
   private readonly unknown = new LRUCache<string, true>({ max: 100_000, ttl: UNKNOWN_ID_TTL_MS });
@@ -31,7 +34,7 @@ export class Directory {
     return this.orm.em.fork() as EntityManager;
   }
 
-  /** Loads every user and every seat of sessions that have not ended (started in the last day). */
+  /** Loads every seat of sessions that have not ended (started in the last day). */
   async warmUp(): Promise<void> {
     const connection = this.em().getConnection();
     const seats: { id: string; session_id: string }[] = await connection.execute(
@@ -39,8 +42,6 @@ export class Directory {
        where s.starts_at > now() - interval '1 day'`,
     );
     for (const seat of seats) this.sessionOfSeat.set(seat.id, seat.session_id);
-    const users: { id: string }[] = await connection.execute('select id from users');
-    for (const user of users) this.knownUsers.set(user.id, true);
   }
 
   /** The session of each seat; seats that do not exist are left out of the map. */
@@ -70,11 +71,5 @@ export class Directory {
     if (rows.length > 0) this.knownUsers.set(userId, true);
     else this.unknown.set(userId, true);
     return rows.length > 0;
-  }
-
-  /** A user who just signed up through this process is known at once, without a query. */
-  rememberUser(userId: string): void {
-    this.knownUsers.set(userId, true);
-    this.unknown.delete(userId);
   }
 }

@@ -7,7 +7,6 @@ import {
   holdScriptInput,
   newHold,
   openSession,
-  requireUser,
   type HoldCreated,
   type HoldSeatsDependencies,
   type NewHold,
@@ -38,11 +37,10 @@ const LAYOUT_RETENTION_MS = 24 * 60 * 60 * 1000;
  * that finds it missing writes it from the catalogue's cached layout and runs the script again.
  */
 export async function holdBestSeats(
-  { ctx, directory, catalogue }: HoldSeatsDependencies,
+  { ctx, catalogue }: HoldSeatsDependencies,
   { userId, sessionId, quantity, together }: BestSeatsRequest,
   idempotencyKey?: string,
 ): Promise<HoldCreated> {
-  await requireUser(directory, userId);
   const session = await openSession(ctx, catalogue, sessionId);
 
   const hold = newHold(

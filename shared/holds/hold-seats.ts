@@ -70,10 +70,7 @@ export async function holdSeats(
   { userId, seatIds }: HoldRequest,
   idempotencyKey?: string,
 ): Promise<HoldCreated> {
-  const [, sessionOfSeat] = await Promise.all([
-    requireUser(directory, userId),
-    directory.sessionsOfSeats(seatIds),
-  ]);
+  const sessionOfSeat = await directory.sessionsOfSeats(seatIds);
   const unknownSeats = seatIds.filter((id) => !sessionOfSeat.has(id));
   if (unknownSeats.length > 0) {
     throw seatsNotFound(unknownSeats);
@@ -111,7 +108,10 @@ export async function holdSeats(
   });
 }
 
-/** The buyer must exist (404 USER_NOT_FOUND otherwise). */
+/**
+ * A buyer named by id alone (the seed routes' `usuario_id`) must exist (404 USER_NOT_FOUND
+ * otherwise). A signed-in buyer needs no such check: their token's signature proves it.
+ */
 export async function requireUser(directory: Directory, userId: string): Promise<void> {
   if (!(await directory.userExists(userId))) {
     throw new AppError(404, 'USER_NOT_FOUND', `No user with id ${userId}.`, { userId });

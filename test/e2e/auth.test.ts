@@ -1,13 +1,17 @@
 /**
  * §4.6 over real HTTP: who may do what. Buyers sign up and in, tokens are checked strictly,
- * refresh tokens rotate and a reused one revokes its family, and a second buyer can neither read
- * nor change the first buyer's hold, order or history, not even by guessing ids or keys.
+ * refresh tokens rotate and a reused one revokes its family, logout and a reused refresh token
+ * end the family's access tokens on every instance, a family lives at most
+ * REFRESH_FAMILY_MAX_SECONDS, a new buyer's first request costs this instance no query, and a
+ * second buyer can neither read nor change the first buyer's hold, order or history, not even by
+ * guessing ids or keys.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import { SignJWT } from 'jose';
+import type { Express } from 'express';
 import request from 'supertest';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../shared/auth/access-tokens';
-import { User } from '../../shared/db/entities';
+import { RefreshToken, User } from '../../shared/db/entities';
 import { apiInstance, startTestApi, type TestApi } from '../support/api';
 import {
   asBuyer,
@@ -19,6 +23,7 @@ import {
 } from '../support/buyers';
 import { confirmedHold, Dealer, holdSeats, scanKeys, seededCinema } from '../support/cinema';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
+import { waitFor } from '../support/wait';
 
 let api: TestApi;
 let redisDb: OwnRedisDb;
@@ -97,9 +102,9 @@ describe('signing in', () => {
     expect(wrongPassword.body.error.code).toBe('INVALID_CREDENTIALS');
   });
 
-  it('when a password is stored, then only a salted scrypt hash of it is', async () => {
+  it('when a password is stored, then only a salted Argon2id hash of it is', async () => {
     const user = await api.db.orm.em.fork().findOneOrFail(User, first.userId);
-    expect(user.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$[\w+/=]+\$[\w+/=]+$/);
+    expect(user.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[\w+/]+\$[\w+/]+$/);
     expect(user.passwordHash).not.toContain(BUYER_PASSWORD);
   });
 });
@@ -156,21 +161,6 @@ describe('access tokens', () => {
       .get('/api/v1/me')
       .set(bearer(await mint({})))
       .expect(200);
-  });
-
-  it('when the account behind a valid token is deleted, then the token is refused', async () => {
-    const run = randomUUID().slice(0, 8);
-    const doomed = await signUpBuyer(api.app, 'Conta Apagada', `gone-${run}@example.com`);
-    await api.db.orm.em.fork().nativeDelete(User, { id: doomed.userId });
-    // An instance that has not seen the account in the last minute (a restart, another instance).
-    const fresh = await apiInstance(api.db);
-    try {
-      const res = await request(fresh.app).get('/api/v1/me').set(asBuyer(doomed.userId));
-      expect(res.status).toBe(401);
-    } finally {
-      await fresh.queues.close();
-      await fresh.redis.quit();
-    }
   });
 });
 
@@ -246,6 +236,174 @@ describe('refresh tokens', () => {
     const hashes = rows.map((r) => r.token_hash);
     expect(hashes).toContain(createHash('sha256').update(refreshToken).digest('hex'));
     expect(hashes).not.toContain(refreshToken);
+  });
+});
+
+/** A second API instance on the same database and Redis: another process behind the balancer. */
+async function withAnotherInstance(use: (other: Express) => Promise<void>): Promise<void> {
+  const other = await apiInstance(api.db);
+  try {
+    await use(other.app);
+  } finally {
+    await other.queues.close();
+    await other.redis.quit();
+  }
+}
+
+/** Polls `GET /me` on `app` with `token` until it is refused, for at most a second. */
+const refusedWithinASecond = (app: Express, token: string) =>
+  waitFor(async () => (await request(app).get('/api/v1/me').set(bearer(token))).status === 401, {
+    timeoutMs: 1_000,
+    what: 'the access token to be refused',
+  });
+
+describe('ending a session ends its access tokens', () => {
+  it('when a buyer logs out, then their access token is refused within a second on another API instance, even one that had already verified it; their other sessions go on', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `everywhere-${run}@example.com`;
+    await signUpBuyer(api.app, 'Em Todo Lugar', email);
+    const laptop = await signIn(api.app, email, BUYER_PASSWORD);
+    const phone = await signIn(api.app, email, BUYER_PASSWORD);
+    await withAnotherInstance(async (other) => {
+      // The other instance knows the token as verified before the logout.
+      await request(other).get('/api/v1/me').set(bearer(laptop.accessToken)).expect(200);
+
+      await http().post('/api/v1/auth/logout').set(bearer(laptop.accessToken)).expect(204);
+
+      await refusedWithinASecond(other, laptop.accessToken);
+      const refused = await request(other).get('/api/v1/me').set(bearer(laptop.accessToken));
+      expect(refused.body.error.code).toBe('UNAUTHENTICATED');
+      expect(refused.headers['www-authenticate']).toMatch(/^Bearer/);
+      await http().get('/api/v1/me').set(bearer(laptop.accessToken)).expect(401);
+      await request(other).get('/api/v1/me').set(bearer(phone.accessToken)).expect(200);
+    });
+  });
+
+  it('when a used refresh token is presented again, then every access token of its family is refused within a second on another API instance', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `stolen-${run}@example.com`;
+    await signUpBuyer(api.app, 'Roubada', email);
+    const start = await signIn(api.app, email, BUYER_PASSWORD);
+    const next = (
+      await http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: start.refreshToken })
+        .expect(200)
+    ).body as { accessToken: string };
+    await withAnotherInstance(async (other) => {
+      await request(other).get('/api/v1/me').set(bearer(next.accessToken)).expect(200);
+
+      await http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: start.refreshToken })
+        .expect(401);
+
+      await refusedWithinASecond(other, next.accessToken);
+      await refusedWithinASecond(other, start.accessToken);
+    });
+  });
+});
+
+describe('refresh family lifetime (REFRESH_FAMILY_MAX_SECONDS)', () => {
+  /** Moves a family's sign-in back by `seconds`, as if that much time had passed. */
+  const age = (familyStart: Date, seconds: number) =>
+    new Date(familyStart.getTime() - seconds * 1000);
+
+  it("when a family is refreshed, then each new token keeps the family's sign-in time; once that is older than the lifetime, a refresh is 401 INVALID_REFRESH_TOKEN", async () => {
+    const maxSeconds = api.db.config.auth.refreshFamilyMaxSeconds;
+    const run = randomUUID().slice(0, 8);
+    const email = `lasting-${run}@example.com`;
+    await signUpBuyer(api.app, 'Duradoura', email);
+    const start = await signIn(api.app, email, BUYER_PASSWORD);
+    const em = api.db.orm.em.fork();
+    const signedIn = await em.findOneOrFail(RefreshToken, {
+      tokenHash: createHash('sha256').update(start.refreshToken).digest('hex'),
+    });
+    // Signed in almost a lifetime ago: still good, once.
+    const startedAt = age(signedIn.familyStartedAt, maxSeconds - 60);
+    await em.nativeUpdate(
+      RefreshToken,
+      { familyId: signedIn.familyId },
+      { familyStartedAt: startedAt },
+    );
+    const next = (
+      await http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: start.refreshToken })
+        .expect(200)
+    ).body as { refreshToken: string };
+    const rotated = await em.fork().findOneOrFail(RefreshToken, {
+      tokenHash: createHash('sha256').update(next.refreshToken).digest('hex'),
+    });
+    expect(rotated.familyStartedAt.getTime()).toBe(startedAt.getTime());
+
+    // A minute and a bit later the family has lived its lifetime, however fresh its last token.
+    await em.nativeUpdate(
+      RefreshToken,
+      { familyId: signedIn.familyId },
+      { familyStartedAt: age(startedAt, 61) },
+    );
+    const refused = await http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: next.refreshToken })
+      .expect(401);
+    expect(refused.body.error.code).toBe('INVALID_REFRESH_TOKEN');
+  });
+});
+
+describe('passwords stored by the first release', () => {
+  it('when a buyer whose password is stored as a scrypt hash signs in, then it works and the stored hash becomes Argon2id', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `veteran-${run}@example.com`;
+    const { userId } = await signUpBuyer(api.app, 'Veterana', email);
+    const salt = randomBytes(16);
+    const key = scryptSync(BUYER_PASSWORD, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 << 20 });
+    const scryptHash = [
+      'scrypt',
+      2 ** 15,
+      8,
+      1,
+      salt.toString('base64'),
+      key.toString('base64'),
+    ].join('$');
+    await api.db.orm.em.fork().nativeUpdate(User, { id: userId }, { passwordHash: scryptHash });
+
+    await http()
+      .post('/api/v1/auth/token')
+      .send({ email, password: 'not-the-password' })
+      .expect(401);
+    const stillOld = await api.db.orm.em.fork().findOneOrFail(User, userId);
+    expect(stillOld.passwordHash).toBe(scryptHash);
+
+    await signIn(api.app, email, BUYER_PASSWORD);
+    const upgraded = await api.db.orm.em.fork().findOneOrFail(User, userId);
+    expect(upgraded.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    await signIn(api.app, email, BUYER_PASSWORD);
+  });
+});
+
+describe("a new buyer's first request", () => {
+  it('when a buyer who signed up and in on another instance makes their first hold here, then this instance asks Postgres nothing', async () => {
+    const run = randomUUID().slice(0, 8);
+    const email = `newcomer-${run}@example.com`;
+    let newcomer!: SignedIn;
+    await withAnotherInstance(async (other) => {
+      newcomer = await signUpBuyer(other, 'Recém-chegada', email);
+    });
+    // This instance has served the session before: its seats and layout are known here.
+    await holdSeats(api.app, second.userId, dealer.freshSeats(1));
+
+    const execute = jest.spyOn(api.db.orm.em.getConnection(), 'execute');
+    try {
+      await http()
+        .post('/api/v1/holds')
+        .set(bearer(newcomer.accessToken))
+        .send({ seatIds: dealer.freshSeats(1) })
+        .expect(201);
+      expect(execute).not.toHaveBeenCalled();
+    } finally {
+      execute.mockRestore();
+    }
   });
 });
 

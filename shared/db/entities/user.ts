@@ -9,7 +9,7 @@ export const User = defineEntity({
     name: p.string().length(120),
     email: p.string().length(254).unique('users_email_unique'),
     birthDate: p.date().nullable(),
-    /** scrypt hash (shared/auth/passwords.ts); null for an account that cannot sign in. */
+    /** Argon2id hash, or a first release's scrypt one (shared/auth/passwords.ts); null for an account that cannot sign in. */
     passwordHash: p.text().nullable(),
     createdAt: createdAt(),
   },

@@ -2,8 +2,10 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128034652_initial_schema } from './Migration20261128034652_initial_schema';
 import { Migration20261128085917_buyer_accounts } from './Migration20261128085917_buyer_accounts';
+import { Migration20261203190424_family_start } from './Migration20261203190424_family_start';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128034652_initial_schema', class: Migration20261128034652_initial_schema },
   { name: 'Migration20261128085917_buyer_accounts', class: Migration20261128085917_buyer_accounts },
+  { name: 'Migration20261203190424_family_start', class: Migration20261203190424_family_start },
 ];
