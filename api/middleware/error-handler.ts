@@ -39,6 +39,8 @@ export const notFoundRoute: RequestHandler = (req) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof AppError) {
+      const { retryAfterSeconds } = err.details;
+      if (typeof retryAfterSeconds === 'number') res.setHeader('Retry-After', retryAfterSeconds);
       res
         .status(err.status)
         .json({ error: { code: err.code, message: err.message, ...err.details } });
