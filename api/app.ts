@@ -8,6 +8,7 @@ import type { Orm } from '../shared/db/orm';
 import type { Logger } from '../shared/logger';
 import type { Directory } from '../shared/catalogue/directory';
 import { createHoldContext } from '../shared/holds/hold-context';
+import { OrderWaits } from '../shared/orders/order-waits';
 import type { CheckoutQueues } from '../shared/queues';
 import { renderMetrics } from '../shared/metrics';
 import { bullBoard } from './bull-board';
@@ -114,7 +115,12 @@ export function createApp({
     ...sessionRoutes({ catalogue }),
     ...seatStreamRoutes({ catalogue, feed: seatMapFeed, settings: config.liveMap }),
     ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
-    ...orderRoutes({ ...holdDeps, orm, settlements: orderSettlements }),
+    ...orderRoutes({
+      ...holdDeps,
+      orm,
+      settlements: orderSettlements,
+      waits: new OrderWaits(redis),
+    }),
     // The seed's routes name the buyer by `usuario_id` alone: development only (SEED_ROUTES).
     ...(config.seedRoutes ? seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold) : []),
   ];
