@@ -1,10 +1,14 @@
 /**
  * §4 and §4.1: what a public request may cost is bounded by the contract, not by what the client
  * sends. The session list is paginated by keyset with RFC 8288 Link headers and leaves out
- * sessions that have ended; an unknown session id is remembered. Real Postgres and Redis.
+ * sessions that have ended; an unknown session id is remembered; bodies over 64 KB are refused
+ * before they are parsed; a validation answer lists at most 20 fields, and a body stuffed with
+ * unknown keys is refused without walking them. Real Postgres and Redis.
  */
+import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { MAX_LISTED_FIELDS } from '../../api/http/route';
 import { startTestApi, type TestApi } from '../support/api';
 import { startRealServer, type RealServer } from '../support/http-server';
 
@@ -130,5 +134,98 @@ describe('the session list', () => {
     const film = await movie(90);
     const created = await sessionAt(film, minutesFromNow(60));
     await http().get(`/api/v1/sessions/${created}`).expect(200);
+  });
+});
+
+/** A sign-up body (public route) with `extra` keys and a name padded to `bytes` in all. */
+function signUpBody(bytes: number, extra: Record<string, unknown> = {}): string {
+  const base = { email: `${randomUUID()}@example.com`, password: 'a-long-password', ...extra };
+  const shell = JSON.stringify({ ...base, name: '' });
+  return JSON.stringify({ ...base, name: 'x'.repeat(Math.max(0, bytes - shell.length)) });
+}
+
+const usersTotal = async () =>
+  (await http().get('/api/v1/users').set(api.adminAuth).expect(200)).body.total as number;
+
+const manyKeys = (count: number) =>
+  Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, 0]));
+
+describe('request bodies', () => {
+  it('when a JSON body is 64 KB + 1, then it is 413 PAYLOAD_TOO_LARGE with the error envelope, and nothing is stored', async () => {
+    const before = await usersTotal();
+    const body = signUpBody(64 * 1024 + 1);
+    expect(Buffer.byteLength(body)).toBe(64 * 1024 + 1);
+    const res = await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send(body)
+      .expect(413);
+    expect(res.body.error).toEqual({ code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) });
+    // Exactly 64 KB is parsed (and is a valid sign-up: the name is merely too long).
+    const atLimit = await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send(signUpBody(64 * 1024));
+    expect(atLimit.status).toBe(400);
+    expect(await usersTotal()).toBe(before);
+  });
+
+  it('when an oversized body comes chunked, without a Content-Length, then it is 413 all the same', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${server.baseUrl}/api/v1/users`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      const body = signUpBody(200 * 1024);
+      for (let i = 0; i < body.length; i += 8 * 1024) req.write(body.slice(i, i + 8 * 1024));
+      req.end();
+    });
+    expect(status).toBe(413);
+  });
+
+  it('when a body has 100 000 keys, then it is 413 before it is parsed', async () => {
+    const res = await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(manyKeys(100_000)))
+      .expect(413);
+    expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('when a body under 64 KB has thousands of unknown keys, then the 400 is small and lists at most 20 fields, and nothing is stored', async () => {
+    const before = await usersTotal();
+    const body = signUpBody(60 * 1024, manyKeys(5_000));
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
+    const res = await http()
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send(body)
+      .expect(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(res.body.error.fields.length).toBeGreaterThan(0);
+    expect(res.body.error.fields.length).toBeLessThanOrEqual(MAX_LISTED_FIELDS);
+    expect(Buffer.byteLength(res.text)).toBeLessThan(2_048);
+    expect(await usersTotal()).toBe(before);
+  });
+
+  it('when a body has more invalid fields than 20, then the 400 lists 20 and says how many more there were', async () => {
+    const res = await http()
+      .post('/api/v1/users')
+      .send({ name: 'Ana', email: 'ana@example.com', password: 'a-long-password', ...manyKeys(50) })
+      .expect(400);
+    expect(res.body.error.fields).toHaveLength(MAX_LISTED_FIELDS);
+    expect(res.body.error.fieldsNotListed).toBe(50 - MAX_LISTED_FIELDS);
+  });
+
+  it('when a query string carries thousands of parameters, then only the first few are read and the answer is small', async () => {
+    const query = Array.from({ length: 1_500 }, (_, i) => `p${i}=1`).join('&');
+    const res = await http().get(`/api/v1/sessions?${query}`).expect(400);
+    expect(res.body.error.fields.length).toBeLessThanOrEqual(MAX_LISTED_FIELDS);
+    expect(Buffer.byteLength(res.text)).toBeLessThan(2_048);
   });
 });
