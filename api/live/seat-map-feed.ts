@@ -279,11 +279,18 @@ class LogReader {
   /**
    * Ends the blocking read in flight if it names an older set. The unblock travels on another
    * connection than the read, so it can reach Redis first and find nobody blocked: then it is
-   * sent again until the read is ended or a read of the current set has replaced it.
+   * sent again until the read is ended or a read of the current set has replaced it, or until
+   * the read would have timed out anyway (a read stuck behind a reconnect is not chased).
    */
   private async interrupt(): Promise<void> {
     const wanted = this.generation;
-    while (!this.stopped && this.blockedOn !== undefined && this.blockedOn < wanted) {
+    const giveUpAt = Date.now() + this.timing.blockMs;
+    while (
+      !this.stopped &&
+      this.blockedOn !== undefined &&
+      this.blockedOn < wanted &&
+      Date.now() < giveUpAt
+    ) {
       if (this.connectionId !== undefined) {
         const unblocked = await this.redis.client('UNBLOCK', this.connectionId);
         if (unblocked === 1) return;
