@@ -1,3 +1,4 @@
+import { parse as parseQuery } from 'node:querystring';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
@@ -8,6 +9,7 @@ import type { Orm } from '../shared/db/orm';
 import type { Logger } from '../shared/logger';
 import type { Directory } from '../shared/catalogue/directory';
 import { createHoldContext } from '../shared/holds/hold-context';
+import { OrderWaits } from '../shared/orders/order-waits';
 import type { CheckoutQueues } from '../shared/queues';
 import { renderMetrics } from '../shared/metrics';
 import { bullBoard } from './bull-board';
@@ -17,7 +19,7 @@ import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
 import { adminAuth } from './middleware/admin-auth';
 import { callerAuth } from './middleware/caller-auth';
-import { errorHandler, notFoundRoute } from './middleware/error-handler';
+import { BODY_LIMIT_KB, errorHandler, notFoundRoute } from './middleware/error-handler';
 import { logContext, requestId } from './middleware/request-context';
 import { authRateLimit, holdRateLimit } from './middleware/rate-limit';
 import { authRoutes } from './routes/auth';
@@ -50,6 +52,9 @@ const SECURITY_HEADERS: Parameters<typeof helmet>[0] = {
     },
   },
 };
+
+/** Query parameters read from one URL; the rest are ignored. */
+const MAX_QUERY_PARAMETERS = 32;
 
 export interface AppDependencies {
   config: Config;
@@ -100,6 +105,11 @@ export function createApp({
   app.set('etag', false);
   // Whose X-Forwarded-For to believe (rate limits per address): only the proxies named.
   app.set('trust proxy', config.trustProxy);
+  // Express 5's own parser (node:querystring, flat) stops at 1 000 parameters; no route reads
+  // more than a handful, and each unknown one would cost a validation error.
+  app.set('query parser', (query: string) =>
+    parseQuery(query, undefined, undefined, { maxKeys: MAX_QUERY_PARAMETERS }),
+  );
 
   const routes: RouteSpec[] = [
     ...healthRoutes({
@@ -115,7 +125,12 @@ export function createApp({
     ...sessionRoutes({ catalogue }),
     ...seatStreamRoutes({ catalogue, feed: seatMapFeed, settings: config.liveMap }),
     ...holdRoutes(holdDeps, config.holds.maxSeatsPerHold),
-    ...orderRoutes({ ...holdDeps, orm, settlements: orderSettlements }),
+    ...orderRoutes({
+      ...holdDeps,
+      orm,
+      settlements: orderSettlements,
+      waits: new OrderWaits(redis),
+    }),
     // The seed's routes name the buyer by `usuario_id` alone: development only (SEED_ROUTES).
     ...(config.seedRoutes ? seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold) : []),
   ];
@@ -123,7 +138,7 @@ export function createApp({
 
   app.use(helmet(SECURITY_HEADERS));
   app.use(requestId(logger));
-  app.use(express.json({ limit: '1mb' }));
+  app.use(express.json({ limit: `${BODY_LIMIT_KB}kb` }));
   app.use(logContext);
 
   // The API first: a hold or a seat map is not walked past the docs, demo and admin mounts.

@@ -60,6 +60,33 @@ const VALIDATION_OPTIONS: Joi.ValidationOptions = {
 
 type Part = 'params' | 'query' | 'headers' | 'body';
 
+/** The most offending fields one 400 VALIDATION_FAILED lists (§4). */
+export const MAX_LISTED_FIELDS = 20;
+/**
+ * The most object keys a request part may carry (nested ones included) before it is refused
+ * whole, unread by Joi: no route takes more than a dozen, and Joi, asked for every error, would
+ * build one per unknown key.
+ */
+export const MAX_KEYS = 100;
+
+/**
+ * Whether `value` holds more than `max` object keys, nested ones included. Walked without
+ * recursion (a 64 KB body can nest thousands deep) and left as soon as the count passes `max`.
+ */
+function hasMoreKeysThan(value: unknown, max: number): boolean {
+  const pending: unknown[] = [value];
+  let keys = 0;
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== 'object' || next === null) continue;
+    const children = Array.isArray(next) ? next : Object.values(next);
+    if (!Array.isArray(next)) keys += children.length;
+    if (keys > max) return true;
+    pending.push(...children);
+  }
+  return false;
+}
+
 /**
  * The headers a route declares, picked from the request's: a request carries many more (host,
  * user agent, accept, …), which the route never reads and Joi would otherwise walk and copy.
@@ -90,7 +117,12 @@ function validate(spec: RouteSpec, req: Request, inputs: Record<Part, (req: Requ
   for (const part of ['params', 'query', 'headers', 'body'] as const) {
     const schema = spec[part];
     if (!schema) continue;
-    const { value, error } = schema.validate(inputs[part](req), VALIDATION_OPTIONS);
+    const input = inputs[part](req);
+    if (hasMoreKeysThan(input, MAX_KEYS)) {
+      fields.push({ field: part, message: `"${part}" must not have more than ${MAX_KEYS} keys` });
+      continue;
+    }
+    const { value, error } = schema.validate(input, VALIDATION_OPTIONS);
     if (error) {
       for (const d of error.details) {
         fields.push({ field: [part, ...d.path].join('.'), message: d.message });
@@ -99,7 +131,12 @@ function validate(spec: RouteSpec, req: Request, inputs: Record<Part, (req: Requ
     values[part] = value;
   }
   if (fields.length > 0) {
-    throw new AppError(400, 'VALIDATION_FAILED', 'The request is not valid.', { fields });
+    throw new AppError(400, 'VALIDATION_FAILED', 'The request is not valid.', {
+      fields: fields.slice(0, MAX_LISTED_FIELDS),
+      ...(fields.length > MAX_LISTED_FIELDS
+        ? { fieldsNotListed: fields.length - MAX_LISTED_FIELDS }
+        : {}),
+    });
   }
   return values;
 }

@@ -1,7 +1,7 @@
 import { seatLogKey } from '../../shared/holds/keys';
 import type { Logger } from '../../shared/logger';
 import { liveMapSubscribers } from '../../shared/metrics';
-import type { RedisClient } from '../../shared/redis';
+import { isCluster, type RedisClient } from '../../shared/redis';
 
 /** A position in a session's seat log: a Redis stream id, `<ms>-<seq>`; '0-0' is "before all". */
 export type LogPosition = string;
@@ -36,20 +36,37 @@ type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | 
 
 const dataOf = (fields: string[]): string => fields[fields.indexOf('data') + 1] ?? '{}';
 
+/** The name the reader's own connection goes by in CLIENT LIST. */
+export const FEED_CONNECTION_NAME = 'seat-map-feed';
+/** The most entries one read takes from one session's log. */
+const READ_COUNT = 5_000;
+/** On a cluster, how long the reader that found nothing waits before it reads every log again. */
+const CLUSTER_POLL_MS = 50;
+/** How long to wait before trying again to interrupt a blocking read that had not reached Redis. */
+const UNBLOCK_RETRY_MS = 5;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Follows each session's seat change log (`seatlog:{sid}`, appended by the hold scripts) for
- * the live seat maps of this API process. A session is read once, by one blocking XREAD on a
- * connection of its own, however many clients of it this process serves; reading stops, and the
- * connection closes, when its last client leaves. A client that joins later catches up from its
- * own position with one XRANGE, so nobody misses an entry or gets one twice.
+ * Follows the seat change logs (`seatlog:{sid}`, appended by the hold scripts) of every session
+ * this API process serves live maps of. All of them are read by one reader, however many
+ * sessions and clients there are: on one Redis server one connection of its own does one
+ * blocking XREAD over every watched log; on a cluster, where one XREAD may name keys of one slot
+ * only (and each session's log has a slot of its own), the cluster client's own connections read
+ * each log without blocking and pause briefly when nothing came. So the Redis connections a
+ * process uses for streams never grow with the sessions watched: one, or none beyond the
+ * cluster client's one per master. The reader runs only while some session is watched. A client
+ * that joins later catches up from its own position with one XRANGE, so nobody misses an entry
+ * or gets one twice.
  */
 export class SeatMapFeed {
-  private readonly readers = new Map<string, SessionReader>();
+  private readonly watched = new Map<string, WatchedLog>();
+  private reader?: LogReader;
   private readonly timing: { blockMs: number; batchMs: number };
 
   /**
-   * `batchMs`: after handing out what one read brought, a session's reader waits until this
-   * long after that read returned before reading again, so a burst of changes goes out as one write per
+   * `batchMs`: after handing out what one read brought, the reader waits until this long after
+   * that read returned before reading again, so a burst of changes goes out as one write per
    * client rather than one per change (a first change after a quiet spell goes out at once).
    * `blockMs`: how long one blocking read waits for a change.
    */
@@ -70,30 +87,49 @@ export class SeatMapFeed {
     from: LogPosition,
     subscriber: SeatLogSubscriber,
   ): Promise<() => void> {
-    let reader = this.readers.get(sessionId);
-    if (!reader) {
-      reader = new SessionReader(sessionId, this.redis.duplicate(), this.logger, this.timing, () =>
-        this.readers.delete(sessionId),
-      );
-      this.readers.set(sessionId, reader);
+    let log = this.watched.get(sessionId);
+    if (!log) {
+      log = new WatchedLog(seatLogKey(sessionId));
+      this.watched.set(sessionId, log);
+      log.started = this.startWatching(log);
     }
     const member = new Member(subscriber, from);
+    log.members.add(member);
     liveMapSubscribers.inc();
+    const unsubscribe = () => {
+      if (!log.members.delete(member)) return;
+      liveMapSubscribers.dec();
+      if (log.members.size === 0 && this.watched.get(sessionId) === log) {
+        this.watched.delete(sessionId);
+        if (this.watched.size === 0) this.stopReader();
+      }
+    };
     try {
-      // The reader knows where it starts before this subscriber reads what came before that.
-      await reader.add(member);
+      // The reader knows where the log starts before this subscriber reads what came before.
+      await log.started;
       // Whatever the reader already passed, read for this subscriber alone; live entries that
       // arrive meanwhile wait in its queue and are deduplicated by position.
-      const missed = await this.redis.xrange(seatLogKey(sessionId), `(${from}`, '+');
+      const missed = await this.redis.xrange(log.key, `(${from}`, '+');
       member.catchUp(missed.map(([id, fields]) => [id, dataOf(fields)]));
     } catch (err) {
-      reader.remove(member);
-      liveMapSubscribers.dec();
+      unsubscribe();
       throw err;
     }
-    return () => {
-      if (reader.remove(member)) liveMapSubscribers.dec();
-    };
+    return unsubscribe;
+  }
+
+  /** From the newest entry now: each subscriber fetches anything older itself (catchUp). */
+  private async startWatching(log: WatchedLog): Promise<void> {
+    const [last] = await this.redis.xrevrange(log.key, '+', '-', 'COUNT', 1);
+    log.cursor = last?.[0] ?? LOG_START;
+    if (this.watched.size === 0) return; // everyone left (or the feed closed) meanwhile
+    this.reader ??= new LogReader(this.redis, this.logger, this.timing, this.watched);
+    this.reader.changed();
+  }
+
+  private stopReader(): void {
+    void this.reader?.stop();
+    this.reader = undefined;
   }
 
   /**
@@ -119,11 +155,33 @@ export class SeatMapFeed {
 
   /** Sessions being read right now (for tests and metrics). */
   get activeSessions(): number {
-    return this.readers.size;
+    return this.watched.size;
   }
 
+  /** Ends every subscriber's stream and stops reading. */
   async close(): Promise<void> {
-    await Promise.all([...this.readers.values()].map((reader) => reader.stop()));
+    const reader = this.reader;
+    this.reader = undefined;
+    const logs = [...this.watched.values()];
+    this.watched.clear();
+    for (const log of logs) for (const member of log.members) member.end();
+    await reader?.stop();
+  }
+}
+
+/** One watched session's log: where the reader is in it, and who follows it here. */
+class WatchedLog {
+  readonly members = new Set<Member>();
+  /** Unset until the log's newest entry is known: the reader skips the log until then. */
+  cursor?: LogPosition;
+  started!: Promise<void>;
+
+  constructor(readonly key: string) {}
+
+  /** Hands out one read's entries (in order, after the cursor) to every member. */
+  offer(entries: readonly SeatLogEntry[]): void {
+    this.cursor = entries[entries.length - 1]![0];
+    for (const member of this.members) member.offer(entries);
   }
 }
 
@@ -141,7 +199,7 @@ class Member {
     this.subscriber.end();
   }
 
-  /** Live entries from the session's reader. */
+  /** Live entries from the reader. */
   offer(entries: readonly SeatLogEntry[]): void {
     if (this.caughtUp) this.pass(entries);
     else this.pending.push(...entries);
@@ -168,89 +226,161 @@ class Member {
   }
 }
 
-/** One blocking reader of one session's log, alive while the session has subscribers here. */
-class SessionReader {
-  private readonly members = new Set<Member>();
-  private cursor: LogPosition = LOG_START;
-  private started?: Promise<void>;
-  private running?: Promise<void>;
+/**
+ * The one reader of every watched log, alive while some session is watched. On one server it
+ * blocks on a connection of its own; when the set of logs changes, it is interrupted with
+ * CLIENT UNBLOCK (from the shared connection) so a newly watched session is read at once,
+ * rather than after the current read's timeout.
+ */
+class LogReader {
+  /** Bumped whenever the set of watched logs changes. */
+  private generation = 0;
+  /** The generation of the blocking read in flight, if one is. */
+  private blockedOn?: number;
+  private readonly connection?: RedisClient;
+  private connectionId?: number;
   private stopped = false;
+  private readonly running: Promise<void>;
+  private wakePoll?: () => void;
 
   constructor(
-    private readonly sessionId: string,
-    private readonly connection: RedisClient,
+    private readonly redis: RedisClient,
     private readonly logger: Logger,
     private readonly timing: { blockMs: number; batchMs: number },
-    private readonly onStop: () => void,
+    private readonly watched: ReadonlyMap<string, WatchedLog>,
   ) {
-    // Errors surface in the read loop; this keeps an idle reconnect from being unhandled.
-    connection.on('error', () => undefined);
+    if (!isCluster(redis)) {
+      const connection = redis.duplicate({ connectionName: FEED_CONNECTION_NAME });
+      // Errors surface in the read loop; this keeps an idle reconnect from being unhandled.
+      connection.on('error', () => undefined);
+      // A reconnected connection has a new id.
+      connection.on('close', () => (this.connectionId = undefined));
+      this.connection = connection;
+    }
+    this.running = this.loop();
   }
 
-  /** Adds a member; resolves once the reader has its starting position. */
-  add(member: Member): Promise<void> {
-    this.members.add(member);
-    this.started ??= this.start();
-    return this.started;
-  }
-
-  /** Returns whether it was a member. The last one to leave stops the reader. */
-  remove(member: Member): boolean {
-    const was = this.members.delete(member);
-    if (this.members.size === 0) void this.stop();
-    return was;
+  /** The set of watched logs changed: the next read must name the new set. */
+  changed(): void {
+    this.generation++;
+    this.wakePoll?.();
+    void this.interrupt().catch(() => undefined);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const member of this.members) member.end();
-    this.onStop();
+    this.wakePoll?.();
     // Ends a blocking XREAD at once.
-    this.connection.disconnect();
-    await this.running?.catch(() => undefined);
+    this.connection?.disconnect();
+    await this.running.catch(() => undefined);
   }
 
-  /** From the newest entry now: each subscriber fetches anything older itself (catchUp). */
-  private async start(): Promise<void> {
-    const key = seatLogKey(this.sessionId);
-    const [last] = await this.connection.xrevrange(key, '+', '-', 'COUNT', 1);
-    this.cursor = last?.[0] ?? LOG_START;
-    this.running = this.loop(key);
-  }
-
-  private async loop(key: string): Promise<void> {
-    while (!this.stopped) {
-      let reply: StreamReply;
-      try {
-        reply = (await this.connection.xread(
-          'COUNT',
-          5_000,
-          'BLOCK',
-          this.timing.blockMs,
-          'STREAMS',
-          key,
-          this.cursor,
-        )) as StreamReply;
-      } catch (err) {
-        if (this.stopped) return;
-        this.logger.warn('seat log read failed; retrying', {
-          sessionId: this.sessionId,
-          err: (err as Error).message,
-        });
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        continue;
+  /**
+   * Ends the blocking read in flight if it names an older set. The unblock travels on another
+   * connection than the read, so it can reach Redis first and find nobody blocked: then it is
+   * sent again until the read is ended or a read of the current set has replaced it, or until
+   * the read would have timed out anyway (a read stuck behind a reconnect is not chased).
+   */
+  private async interrupt(): Promise<void> {
+    const wanted = this.generation;
+    const giveUpAt = Date.now() + this.timing.blockMs;
+    while (
+      !this.stopped &&
+      this.blockedOn !== undefined &&
+      this.blockedOn < wanted &&
+      Date.now() < giveUpAt
+    ) {
+      if (this.connectionId !== undefined) {
+        const unblocked = await this.redis.client('UNBLOCK', this.connectionId);
+        if (unblocked === 1) return;
       }
-      const entries: SeatLogEntry[] = (reply?.[0]?.[1] ?? []).map(([id, fields]) => [
-        id,
-        dataOf(fields),
-      ]);
-      if (entries.length === 0) continue;
-      const readAt = Date.now();
-      this.cursor = entries[entries.length - 1]![0];
-      for (const member of this.members) member.offer(entries);
-      const rest = readAt + this.timing.batchMs - Date.now();
-      if (rest > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, rest));
+      await pause(UNBLOCK_RETRY_MS);
     }
   }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let read: [WatchedLog, SeatLogEntry[]][];
+      try {
+        read = await this.read();
+      } catch (err) {
+        if (this.stopped) return;
+        this.logger.warn('seat log read failed; retrying', { err: (err as Error).message });
+        await pause(200);
+        continue;
+      }
+      if (read.length === 0) continue;
+      const readAt = Date.now();
+      for (const [log, entries] of read) log.offer(entries);
+      const rest = readAt + this.timing.batchMs - Date.now();
+      if (rest > 0 && !this.stopped) await pause(rest);
+    }
+  }
+
+  /** One read of every watched log whose start is known: what each brought, if anything. */
+  private async read(): Promise<[WatchedLog, SeatLogEntry[]][]> {
+    const generation = this.generation;
+    const logs = [...this.watched.values()].filter((log) => log.cursor !== undefined);
+    if (logs.length === 0) {
+      await this.idle(this.timing.blockMs);
+      return [];
+    }
+    const byKey = new Map(logs.map((log) => [log.key, log]));
+    if (this.connection) return entriesOf(await this.blockingRead(logs, generation), byKey);
+    const replies = await Promise.all(logs.map((log) => this.xread(this.redis, [log])));
+    const read = replies.flatMap((reply) => entriesOf(reply, byKey));
+    if (read.length === 0) await this.idle(CLUSTER_POLL_MS);
+    return read;
+  }
+
+  private async blockingRead(logs: WatchedLog[], generation: number): Promise<StreamReply> {
+    const connection = this.connection!;
+    this.connectionId ??= Number(await connection.client('ID'));
+    // The set changed while the id was fetched: read the new one instead.
+    if (generation !== this.generation) return null;
+    this.blockedOn = generation;
+    try {
+      return await this.xread(connection, logs, this.timing.blockMs);
+    } finally {
+      this.blockedOn = undefined;
+    }
+  }
+
+  private xread(client: RedisClient, logs: WatchedLog[], blockMs?: number) {
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    return client.xread(
+      'COUNT',
+      READ_COUNT,
+      ...(block as ['BLOCK', number]),
+      'STREAMS',
+      ...logs.map((log) => log.key),
+      ...logs.map((log) => log.cursor!),
+    ) as Promise<StreamReply>;
+  }
+
+  /** Waits `ms`, or until the set of watched logs changes (or the reader stops). */
+  private async idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakePoll = done;
+    });
+    this.wakePoll = undefined;
+  }
+}
+
+function entriesOf(
+  reply: StreamReply,
+  byKey: ReadonlyMap<string, WatchedLog>,
+): [WatchedLog, SeatLogEntry[]][] {
+  const read: [WatchedLog, SeatLogEntry[]][] = [];
+  for (const [key, raw] of reply ?? []) {
+    const log = byKey.get(key);
+    if (log && raw.length > 0) read.push([log, raw.map(([id, fields]) => [id, dataOf(fields)])]);
+  }
+  return read;
 }

@@ -2,6 +2,9 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 
+/** The largest JSON body parsed (§4): anything larger is refused before it is read whole. */
+export const BODY_LIMIT_KB = 64;
+
 /** Errors raised by Express's own body parser, named by its `type` field. */
 const BODY_PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
   'entity.parse.failed': {
@@ -12,7 +15,7 @@ const BODY_PARSER_ERRORS: Record<string, { status: number; code: string; message
   'entity.too.large': {
     status: 413,
     code: 'PAYLOAD_TOO_LARGE',
-    message: 'The body is larger than 1 MB.',
+    message: `The body is larger than ${BODY_LIMIT_KB} KB.`,
   },
   'encoding.unsupported': {
     status: 415,

@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import Joi from 'joi';
 import type { Catalogue } from '../../shared/catalogue/catalogue';
 import type { Orm } from '../../shared/db/orm';
@@ -9,6 +10,7 @@ import {
   type OrderReadDependencies,
   type OrderView,
 } from '../../shared/orders/order-views';
+import { MAX_OPEN_WAITS, MAX_WAIT_SECONDS, type OrderWaits } from '../../shared/orders/order-waits';
 import { refundOrder } from '../../shared/orders/refund-order';
 import { paymentMethods } from '../../shared/payments/methods';
 import { requestPayment } from '../../shared/payments/request-payment';
@@ -101,9 +103,6 @@ export const PAYMENT_RESPONSES = {
   422: errorResponse('IDEMPOTENCY_KEY_REUSED with a different body'),
 };
 
-/** The longest `Prefer: wait` honoured, in seconds (§4.3); a longer one waits this long. */
-export const MAX_WAIT_SECONDS = 30;
-
 /**
  * The `wait` preference of a Prefer header (RFC 7240: `Prefer: wait=10`, possibly among other
  * preferences), at most MAX_WAIT_SECONDS; undefined when there is none or it is not a number
@@ -119,27 +118,53 @@ export function preferredWait(prefer: string | undefined): number | undefined {
 
 /**
  * The order once it has left `processing`, or as it is after `seconds`: the client learns the
- * outcome of its payment with one request instead of polling. The watch starts before the order
- * is read, so a settlement in between is not missed; `readable` refuses an order the caller may
- * not read, before anything waits.
+ * outcome of its payment with one request instead of polling. The caller must have a free wait
+ * slot (MAX_OPEN_WAITS across instances); the watch starts before the order is read, so a
+ * settlement in between is not missed; `readable` refuses an order the caller may not read,
+ * before anything waits. The wait ends as soon as its client disconnects: nobody is left to
+ * answer, and the slot and the watch go back at once.
  */
 async function outcomeOf(
-  deps: OrderReadDependencies & { settlements: OrderSettlements },
-  orderId: string,
-  seconds: number,
+  deps: OrderReadDependencies & { settlements: OrderSettlements; waits: OrderWaits },
+  {
+    orderId,
+    seconds,
+    waiter,
+    res,
+  }: { orderId: string; seconds: number; waiter: string; res: Response },
   readable: (order: OrderView) => OrderView,
 ): Promise<OrderView> {
   if (seconds === 0) return readable(await findOrder(deps, orderId));
-  const watch = await deps.settlements.watch(orderId);
+  const release = await deps.waits.take(waiter, seconds * 1000);
+  let clientGone!: () => void;
+  const gone = new Promise<void>((resolve) => (clientGone = resolve));
+  res.once('close', clientGone);
+  const watch = await deps.settlements.watch(orderId).catch(async (err: unknown) => {
+    res.off('close', clientGone);
+    await release();
+    throw err;
+  });
   try {
     const order = readable(await findOrder(deps, orderId));
     if (order.status !== 'processing') return order;
-    await watch.until(seconds * 1000);
-    return await findOrder(deps, orderId);
+    const disconnected = await Promise.race([
+      watch.until(seconds * 1000).then(() => false),
+      gone.then(() => true),
+    ]);
+    return disconnected ? order : await findOrder(deps, orderId);
   } finally {
+    res.off('close', clientGone);
     watch.stop();
+    await release();
   }
 }
+
+/**
+ * Whose waits a read counts against: the buyer's, or, for the admin token (one credential,
+ * however many people hold it), one shared count, so no caller can hold waits without bound.
+ */
+const waiterOf = (caller: Caller | undefined) =>
+  caller?.kind === 'buyer' ? caller.userId : 'admin';
 
 export function orderRoutes(
   deps: HoldRouteDependencies & {
@@ -147,6 +172,7 @@ export function orderRoutes(
     catalogue: Catalogue;
     ctx: HoldContext;
     settlements: OrderSettlements;
+    waits: OrderWaits;
   },
 ): RouteSpec[] {
   return [
@@ -188,15 +214,18 @@ export function orderRoutes(
         prefer: Joi.string()
           .max(200)
           .description(
-            `wait=N (N ≤ ${MAX_WAIT_SECONDS}): answer as soon as the order leaves processing, or after N seconds with its status then (RFC 7240; Preference-Applied says it was honoured)`,
+            `wait=N (N ≤ ${MAX_WAIT_SECONDS}): answer as soon as the order leaves processing, or after N seconds with its status then (RFC 7240; Preference-Applied says it was honoured). At most ${MAX_OPEN_WAITS} such reads open per caller at once; a wait ends when its client disconnects`,
           ),
       }),
       responses: {
         200: { description: 'The order', schema: orderView },
         401: errorResponse('UNAUTHENTICATED'),
         404: errorResponse("ORDER_NOT_FOUND (also for another buyer's order: ids leak nothing)"),
+        429: errorResponse(
+          `TOO_MANY_WAITS: the caller already has ${MAX_OPEN_WAITS} waiting reads open (with Retry-After)`,
+        ),
       },
-      handler: async ({ params, headers, caller }) => {
+      handler: async ({ params, headers, caller, req }) => {
         const readable = (order: OrderView) => {
           if (!mayRead(caller, order.userId)) throw orderNotFound(params.orderId);
           return order;
@@ -207,7 +236,11 @@ export function orderRoutes(
         }
         return {
           status: 200,
-          body: await outcomeOf(deps, params.orderId, wait, readable),
+          body: await outcomeOf(
+            deps,
+            { orderId: params.orderId, seconds: wait, waiter: waiterOf(caller), res: req.res! },
+            readable,
+          ),
           headers: { 'Preference-Applied': `wait=${wait}`, Vary: 'Prefer' },
         };
       },

@@ -6,6 +6,7 @@ import type { Config } from '../../shared/config';
 import { liveMapDropped } from '../../shared/metrics';
 import type { RouteSpec } from '../http/route';
 import { errorResponse, idParam } from '../http/schemas';
+import { StreamSlots } from '../live/stream-slots';
 import {
   isLogPosition,
   type LogPosition,
@@ -27,18 +28,19 @@ export interface SeatStreamDependencies {
  * that position has aged out of the (capped) log. A comment every LIVE_MAP_HEARTBEAT_SECONDS keeps
  * proxies from closing an idle stream. A client whose unsent events pass
  * LIVE_MAP_MAX_BUFFER_BYTES is not keeping up and is disconnected (it comes back with
- * Last-Event-ID) rather than buffered without bound.
+ * Last-Event-ID) rather than buffered without bound. Streams are capped per client address and
+ * per process, and refused before any Redis work; a session that has ended has no live map.
  */
 export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
   const snapshot = sharedSnapshots(deps);
   const encode = sharedEncoding();
+  const slots = new StreamSlots(deps.settings);
   return [
     {
       method: 'get',
       path: '/api/v1/sessions/:id/seats/stream',
       tag: 'Catalogue',
-      summary:
-        'Live seat map (text/event-stream): a snapshot event, then seats events as seats change',
+      summary: `Live seat map (text/event-stream): a snapshot event, then seats events as seats change. Only for a session that has not ended; at most ${deps.settings.maxStreamsPerAddress} open streams per client address and ${deps.settings.maxStreams} per server (503 with Retry-After beyond)`,
       params: idParam(),
       headers: Joi.object({
         'last-event-id': Joi.string()
@@ -47,12 +49,15 @@ export function seatStreamRoutes(deps: SeatStreamDependencies): RouteSpec[] {
       }),
       responses: {
         200: { description: 'An event stream: snapshot, then seats {changes:[{id, status}]}' },
-        404: errorResponse('SESSION_NOT_FOUND'),
+        404: errorResponse('SESSION_NOT_FOUND (also once the session has ended)'),
+        503: errorResponse(
+          'TOO_MANY_STREAMS from this address, or STREAMS_BUSY (with Retry-After)',
+        ),
       },
       handler: async ({ params, headers, req }) => {
         await streamSeatMap(
           deps,
-          { snapshot, encode },
+          { snapshot, encode, slots },
           params.id as string,
           headers['last-event-id'],
           req,
@@ -116,20 +121,24 @@ async function streamSeatMap(
   {
     snapshot,
     encode,
+    slots,
   }: {
     snapshot: (sessionId: string) => Promise<Snapshot>;
     encode: (entries: readonly SeatLogEntry[]) => EventBuffer;
+    slots: StreamSlots;
   },
   sessionId: string,
   lastEventId: string | undefined,
   req: Request,
 ): Promise<void> {
-  await catalogue.sessionLayout(sessionId); // 404 before the stream starts
+  const res = req.res as Response;
+  // The slot is held until the answer ends, whatever it turns out to be (a 404 included).
+  res.once('close', slots.take(req.ip ?? 'unknown'));
+  await catalogue.upcomingSessionLayout(sessionId); // 404 before the stream starts
   const resumable =
     lastEventId !== undefined &&
     isLogPosition(lastEventId) &&
     (await feed.canResumeFrom(sessionId, lastEventId));
-  const res = req.res as Response;
   const session = await createSession(req, res, {
     keepAlive: settings.heartbeatMs,
     retry: 2_000,

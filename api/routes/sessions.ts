@@ -1,5 +1,9 @@
 import Joi from 'joi';
-import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type {
+  Catalogue,
+  SessionFilter,
+  SessionListPosition,
+} from '../../shared/catalogue/catalogue';
 import type { RouteSpec } from '../http/route';
 import { calendarDate, errorResponse, idParam, isoInstant, uuid } from '../http/schemas';
 
@@ -40,6 +44,52 @@ export const seatMapView = Joi.object({
   ),
 }).label('SeatMap');
 
+/** Sessions per page of the list (§4.1). */
+const LIST_LIMIT = { default: 100, max: 500 };
+
+/**
+ * The opaque `after` of a next-page link: the last listed session's (startsAt, id), base64url
+ * JSON. Opaque so that clients follow links rather than build positions; validated on the way
+ * back in like any input.
+ */
+const encodePosition = ({ startsAt, id }: SessionListPosition) =>
+  Buffer.from(JSON.stringify([startsAt, id])).toString('base64url');
+
+const listPosition = Joi.string()
+  .max(200)
+  .custom((value: string, helpers) => {
+    const [startsAt, id] = parsePosition(value) ?? [];
+    const valid =
+      typeof startsAt === 'string' &&
+      !Number.isNaN(Date.parse(startsAt)) &&
+      uuid().validate(id).error === undefined;
+    return valid ? { startsAt, id } : helpers.error('position.invalid');
+  })
+  .messages({ 'position.invalid': '{{#label}} must be the `after` of a next-page link' })
+  .description('Where the page starts: the `after` of the previous page\'s Link rel="next"');
+
+function parsePosition(value: string): unknown[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString());
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The RFC 8288 link to the page after this one: the same filter and limit, from `next`. */
+function nextPageLink(
+  query: SessionFilter & { limit: number },
+  next: SessionListPosition,
+): Record<string, string> {
+  const params = new URLSearchParams();
+  if (query.movieId !== undefined) params.set('movieId', query.movieId);
+  if (query.date !== undefined) params.set('date', query.date);
+  params.set('limit', String(query.limit));
+  params.set('after', encodePosition(next));
+  return { Link: `</api/v1/sessions?${params}>; rel="next"` };
+}
+
 const createSessionBody = Joi.object({
   movieId: uuid().required(),
   roomId: uuid().required(),
@@ -53,15 +103,34 @@ export function sessionRoutes({ catalogue }: { catalogue: Catalogue }): RouteSpe
       method: 'get',
       path: '/api/v1/sessions',
       tag: 'Catalogue',
-      summary: 'List sessions, optionally of one movie or one day (UTC)',
+      summary: `List sessions that have not ended (or those of a past day asked for by date, UTC), optionally of one movie, soonest first; at most limit (default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}) per page, the next page named by a Link: <…>; rel="next" header (RFC 8288)`,
       query: Joi.object({
         movieId: uuid(),
         date: calendarDate({ max: SESSION_DAYS.max }),
+        limit: Joi.number()
+          .integer()
+          .min(1)
+          .max(LIST_LIMIT.max)
+          .default(LIST_LIMIT.default)
+          .description('Sessions per page'),
+        after: listPosition,
       }),
       responses: {
-        200: { description: 'Sessions by start time', schema: Joi.array().items(sessionSummary) },
+        200: {
+          description:
+            'Sessions by start time; a Link header with rel="next" names the next page when there is one',
+          schema: Joi.array().items(sessionSummary),
+        },
       },
-      handler: async ({ query }) => ({ status: 200, body: await catalogue.listSessions(query) }),
+      handler: async ({ query }) => {
+        const { movieId, date, limit, after } = query;
+        const page = await catalogue.listSessions({ movieId, date }, { limit, after });
+        return {
+          status: 200,
+          body: page.items,
+          headers: page.next ? nextPageLink(query, page.next) : undefined,
+        };
+      },
     },
     {
       method: 'post',

@@ -8,6 +8,7 @@ import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
 import { SeatMapCache } from './seat-map-cache';
 import { holdScripts } from '../holds/scripts';
 import { byRowName, ROOM_LIMITS, seatLayout } from './seat-layout';
+import { unknownIds } from './directory';
 import type { RedisClient } from '../redis';
 
 export const CURRENCY = 'BRL';
@@ -61,16 +62,43 @@ export interface SessionFilter {
   date?: string;
 }
 
+/** Where a page of the session list starts: after this session, in (startsAt, id) order. */
+export interface SessionListPosition {
+  startsAt: string;
+  id: string;
+}
+
+export interface SessionPage {
+  items: SessionSummary[];
+  /** Where the next page starts; absent on the last page. */
+  next?: SessionListPosition;
+}
+
+/**
+ * When a session has ended: once its movie has run its length from the start. The one rule for
+ * "has not ended", in TypeScript and (SESSION_ENDS_AT_SQL) in SQL.
+ */
+export const sessionEndsAt = (startsAt: Date, durationMinutes: number): number =>
+  startsAt.getTime() + durationMinutes * 60_000;
+/** sessionEndsAt over `sessions s join movies m`. */
+const SESSION_ENDS_AT_SQL = `s.starts_at + m.duration_minutes * interval '1 minute'`;
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 /**
  * Movies, rooms, sessions and their seats. Sessions and their seats never change once created,
- * so their layout is cached per process without expiry; only the list of sessions (which grows)
- * is cached for `listTtlSeconds`. Seat status is read live from Redis; a session's serialised
+ * so their layout is cached per process (an unknown id is remembered as unknown for a couple of
+ * seconds); each page of the list of sessions (which grows, and loses sessions as they end) is
+ * cached for `listTtlSeconds`. Seat status is read live from Redis; a session's serialised
  * seat map is reused only while Redis says nothing in it changed (seat-map-cache.ts).
  */
 export class Catalogue {
   private readonly layouts = new LRUCache<string, Promise<SessionLayout>>({ max: 10_000 });
+  private readonly unknownSessions = unknownIds();
   private readonly seatKeysBySession = new WeakMap<SessionLayout, string[]>();
-  private readonly sessionLists: LRUCache<string, string[]>;
+  /** When each session ends (ms): kept beside the layout, which is the session as served. */
+  private readonly endOfSession = new WeakMap<SessionLayout, number>();
+  private readonly sessionPages: LRUCache<string, { ids: string[]; next?: SessionListPosition }>;
   private readonly seatMaps: SeatMapCache;
 
   constructor(
@@ -79,7 +107,7 @@ export class Catalogue {
     listTtlSeconds: number,
   ) {
     this.seatMaps = new SeatMapCache(redis, holdScripts(redis));
-    this.sessionLists = new LRUCache<string, string[]>({
+    this.sessionPages = new LRUCache({
       max: 1_000,
       ttl: Math.max(listTtlSeconds, 0) * 1000 || 1,
     });
@@ -183,7 +211,9 @@ export class Catalogue {
       }
       return created;
     });
-    this.sessionLists.clear();
+    // No need to forget the id as unknown: it was drawn at random just now, so nobody can have
+    // asked for it before.
+    this.sessionPages.clear();
     const layout = await this.sessionLayout(session.id);
     return {
       ...withoutSeats(layout),
@@ -192,12 +222,19 @@ export class Catalogue {
     };
   }
 
-  async listSessions(filter: SessionFilter = {}): Promise<SessionSummary[]> {
-    const layouts = await Promise.all(
-      (await this.sessionIds(filter)).map((id) => this.sessionLayout(id)),
-    );
+  /**
+   * Sessions soonest first, that have not ended (unless `date` is a past day), at most `limit`
+   * after `after`. Each session's seats are counted live, so a page costs one MGET per session
+   * listed, bounded by `limit`.
+   */
+  async listSessions(
+    filter: SessionFilter,
+    { limit, after }: { limit: number; after?: SessionListPosition },
+  ): Promise<SessionPage> {
+    const page = await this.sessionPage(filter, limit, after);
+    const layouts = await Promise.all(page.ids.map((id) => this.sessionLayout(id)));
     const maps = await this.withLiveStatus(layouts);
-    return maps.map(({ seats: _seats, ...summary }) => summary);
+    return { items: maps.map(({ seats: _seats, ...summary }) => summary), next: page.next };
   }
 
   /**
@@ -213,9 +250,12 @@ export class Catalogue {
 
   /** Every session with its seat map: the seed route `GET /sessao/todas`. */
   async allSeatMaps(): Promise<SeatMap[]> {
-    const layouts = await Promise.all(
-      (await this.sessionIds({})).map((id) => this.sessionLayout(id)),
+    const sessions = await this.em().find(
+      Session,
+      {},
+      { orderBy: { startsAt: 'asc', id: 'asc' }, fields: ['id'] },
     );
+    const layouts = await Promise.all(sessions.map(({ id }) => this.sessionLayout(id)));
     return this.withLiveStatus(layouts);
   }
 
@@ -249,6 +289,8 @@ export class Catalogue {
   sessionLayout(sessionId: string): Promise<SessionLayout> {
     let layout = this.layouts.get(sessionId);
     if (!layout) {
+      if (this.unknownSessions.has(sessionId))
+        return Promise.reject(notFound('session', sessionId));
       layout = this.loadLayout(sessionId);
       this.layouts.set(sessionId, layout);
       layout.catch(() => this.layouts.delete(sessionId));
@@ -256,16 +298,26 @@ export class Catalogue {
     return layout;
   }
 
+  /** The layout of a session that has not ended: one that has is as unknown as a made-up id. */
+  async upcomingSessionLayout(sessionId: string): Promise<SessionLayout> {
+    const layout = await this.sessionLayout(sessionId);
+    if (Date.now() >= this.endOfSession.get(layout)!) throw notFound('session', sessionId);
+    return layout;
+  }
+
   private async loadLayout(sessionId: string): Promise<SessionLayout> {
     const em = this.em();
     const session = await em.findOne(Session, sessionId, { populate: ['movie', 'room'] });
-    if (!session) throw notFound('session', sessionId);
+    if (!session) {
+      this.unknownSessions.set(sessionId, true);
+      throw notFound('session', sessionId);
+    }
     const seats: SeatView[] = await em
       .getConnection()
       .execute('select id, label, "row", number from session_seats where session_id = ?', [
         sessionId,
       ]);
-    return {
+    const layout: SessionLayout = {
       id: session.id,
       movie: { id: session.movie.id, title: session.movie.title },
       room: { id: session.room.id, name: session.room.name },
@@ -276,26 +328,60 @@ export class Catalogue {
         .map(({ id, label, row, number }) => ({ id, label, row, number }))
         .sort(byRowThenNumber),
     };
+    this.endOfSession.set(layout, sessionEndsAt(session.startsAt, session.movie.durationMinutes));
+    return layout;
   }
 
-  private async sessionIds(filter: SessionFilter): Promise<string[]> {
-    const cacheKey = `${filter.movieId ?? ''}|${filter.date ?? ''}`;
-    const cached = this.sessionLists.get(cacheKey);
+  /**
+   * The ids of one page of the list, by keyset (startsAt, id): a page deep in the list costs
+   * what the first does (the starts_at index), and sessions added or ended between two pages
+   * neither repeat nor hide one. One more row than asked says whether a next page exists.
+   */
+  private async sessionPage(
+    { movieId, date }: SessionFilter,
+    limit: number,
+    after?: SessionListPosition,
+  ): Promise<{ ids: string[]; next?: SessionListPosition }> {
+    const cacheKey = JSON.stringify([movieId, date, limit, after?.startsAt, after?.id]);
+    const cached = this.sessionPages.get(cacheKey);
     if (cached) return cached;
-    const where: Record<string, unknown> = {};
-    if (filter.movieId) where.movie = filter.movieId;
-    if (filter.date) {
-      const start = new Date(`${filter.date}T00:00:00.000Z`);
-      const end = new Date(start.getTime() + 24 * 60 * 60 * 1000);
-      where.startsAt = { $gte: start, $lt: end };
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (date === undefined || date >= utcDay(Date.now())) {
+      conditions.push(`${SESSION_ENDS_AT_SQL} > now()`);
     }
-    const sessions = await this.em().find(Session, where, {
-      orderBy: { startsAt: 'asc', id: 'asc' },
-      fields: ['id'],
-    });
-    const ids = sessions.map((s) => s.id);
-    this.sessionLists.set(cacheKey, ids);
-    return ids;
+    if (movieId !== undefined) {
+      conditions.push('s.movie_id = ?');
+      values.push(movieId);
+    }
+    if (date !== undefined) {
+      const start = new Date(`${date}T00:00:00.000Z`);
+      conditions.push('s.starts_at >= ? and s.starts_at < ?');
+      values.push(start, new Date(start.getTime() + 24 * 60 * 60 * 1000));
+    }
+    if (after) {
+      conditions.push('(s.starts_at, s.id) > (?, ?)');
+      values.push(new Date(after.startsAt), after.id);
+    }
+    const rows: { id: string; starts_at: Date }[] = await this.em()
+      .getConnection()
+      .execute(
+        `select s.id, s.starts_at from sessions s join movies m on m.id = s.movie_id
+         ${conditions.length > 0 ? `where ${conditions.join(' and ')}` : ''}
+         order by s.starts_at, s.id limit ?`,
+        [...values, limit + 1],
+      );
+    const shown = rows.slice(0, limit);
+    const last = shown.at(-1);
+    const page = {
+      ids: shown.map((row) => row.id),
+      next:
+        rows.length > limit && last
+          ? { startsAt: new Date(last.starts_at).toISOString(), id: last.id }
+          : undefined,
+    };
+    this.sessionPages.set(cacheKey, page);
+    return page;
   }
 }
 

@@ -4,6 +4,14 @@ import type { Orm } from '../db/orm';
 
 /** How long a "no such id" answer is trusted before Postgres is asked again. */
 const UNKNOWN_ID_TTL_MS = 2_000;
+
+/**
+ * Ids Postgres just said do not exist, remembered briefly and boundedly: a flood of made-up ids
+ * costs at most one query per id every couple of seconds, not one per request, and an id
+ * created meanwhile by another process is found once its entry has expired.
+ */
+export const unknownIds = () =>
+  new LRUCache<string, true>({ max: 100_000, ttl: UNKNOWN_ID_TTL_MS });
 /** How long "this user exists" is trusted before Postgres is asked again. */
 const KNOWN_USER_TTL_MS = 60_000;
 /**
@@ -26,7 +34,7 @@ export class Directory {
     max: KNOWN_USERS_MAX,
     ttl: KNOWN_USER_TTL_MS,
   });
-  private readonly unknown = new LRUCache<string, true>({ max: 100_000, ttl: UNKNOWN_ID_TTL_MS });
+  private readonly unknown = unknownIds();
 
   constructor(private readonly orm: Orm) {}
 

@@ -52,3 +52,9 @@ export const holdDeadlinesKey = (sessionId: string) => `hold-deadlines:{${sessio
 export const payingKey = (sessionId: string) => `paying:{${sessionId}}`;
 /** The session id inside a session's event stream key (`events:{<sessionId>}`). */
 export const sessionOfEventsKey = (streamKey: string) => streamKey.slice('events:{'.length, -1);
+
+/**
+ * A caller's open `Prefer: wait` reads (§4.3): a sorted set of wait ids scored by the time each
+ * wait must be over, so one left behind by a process that died drops out at its own deadline.
+ */
+export const orderWaitsKey = (waiter: string) => `order-waits:{${waiter}}`;

@@ -7,7 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import request from 'supertest';
 import { randomUUID } from 'node:crypto';
-import { LOG_START, SeatMapFeed, type SeatLogEntry } from '../../api/live/seat-map-feed';
+import {
+  FEED_CONNECTION_NAME,
+  LOG_START,
+  SeatMapFeed,
+  type SeatLogEntry,
+} from '../../api/live/seat-map-feed';
+import { isCluster, mastersOf } from '../../shared/redis';
 import { seatLogKey } from '../../shared/holds/keys';
 import { liveMapDropped } from '../../shared/metrics';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
@@ -161,18 +167,16 @@ describe('live seat map', () => {
     for (const client of five)
       await client.until(() => client.ofType('snapshot').length > 0, 'snapshot');
     expect(feed.activeSessions).toBe(1);
-    const readers = async () =>
-      ((await api.redis.client('LIST')) as string)
-        .split('\n')
-        .filter((line) => line.includes('cmd=xread') && !line.includes('xreadgroup')).length;
-    await waitFor(async () => (await readers()) === 1, { what: 'one blocking read of the log' });
+    await waitFor(async () => (await feedConnections()) === readerConnections(), {
+      what: 'one reader of the log',
+    });
     const [seat] = dealer.freshSeats(1);
     await holdSeats(api.app, users[6]!, [seat!]);
     for (const client of five)
       await client.until(() => client.historyOf(seat!).length === 1, 'the hold on every client');
     await Promise.all(five.map((client) => client.close()));
     await waitFor(() => feed.activeSessions === 0, { what: 'the reader to stop' });
-    await waitFor(async () => (await readers()) === 0, { what: 'its connection to close' });
+    await waitFor(async () => (await feedConnections()) === 0, { what: 'its connection to close' });
   });
 
   it('when a subscriber reconnects with Last-Event-ID, then it gets exactly the changes it missed, without a new snapshot', async () => {
@@ -256,6 +260,23 @@ describe('live seat map', () => {
   });
 });
 
+/**
+ * The connections of this file's feeds, on every master: a feed's reader opens one of its own on
+ * one Redis server, and none on a cluster (it reads through the cluster client's connections).
+ */
+async function feedConnections(): Promise<number> {
+  const lists = await Promise.all(
+    (await mastersOf(api.redis)).map((master) => master.client('LIST') as Promise<string>),
+  );
+  return lists
+    .flatMap((list) => list.split('\n'))
+    .filter(
+      (line) =>
+        line.includes(`name=${FEED_CONNECTION_NAME} `) && line.includes(` db=${redisDb.db} `),
+    ).length;
+}
+const readerConnections = () => (isCluster(api.redis) ? 0 : 1);
+
 const comparePositions = (a: string, b: string) => {
   const [am, as] = a.split('-').map(Number) as [number, number];
   const [bm, bs] = b.split('-').map(Number) as [number, number];
@@ -288,6 +309,142 @@ time.sleep(120)
   });
   return { child, connected };
 }
+
+describe('bounded streams', () => {
+  /** An API instance of its own (so its stream counts start at zero) with these caps. */
+  async function cappedServer(caps: Partial<typeof api.db.config.liveMap>) {
+    const config = { ...api.db.config, liveMap: { ...api.db.config.liveMap, ...caps } };
+    const feed = new SeatMapFeed(api.redis, silentLogger);
+    const instance = await apiInstance({ ...api.db, config }, { seatMapFeed: feed });
+    const server = await startRealServer(instance.app);
+    feeds.push(feed);
+    servers.push(server);
+    instances.push(instance);
+    return server;
+  }
+
+  /** A session of a new movie of `minutes`, started `minutesAgo` ago, in the big session's room. */
+  async function sessionStarted(minutesAgo: number, minutes: number): Promise<string> {
+    const movie = await request(api.app)
+      .post('/api/v1/movies')
+      .set(api.adminAuth)
+      .send({ title: `Started ${minutesAgo} min ago`, durationMinutes: minutes })
+      .expect(201);
+    const created = await request(api.app)
+      .post('/api/v1/sessions')
+      .set(api.adminAuth)
+      .send({
+        movieId: movie.body.id,
+        roomId: session.room.id,
+        startsAt: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+        priceCents: 1000,
+      })
+      .expect(201);
+    return created.body.id;
+  }
+
+  const refusal = async (url: string) => {
+    const res = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    return {
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      body: (await res.json()) as { error: { code: string; message: string } },
+    };
+  };
+
+  it('when the session has ended, then its stream is 404 like an unknown one, while a session still running streams', async () => {
+    const ended = await sessionStarted(120, 90);
+    const running = await sessionStarted(30, 90);
+    const gone = await refusal(streamUrl(servers[0]!, ended));
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.code).toBe('SESSION_NOT_FOUND');
+
+    const live = await SseClient.open(streamUrl(servers[0]!, running));
+    clients.push(live);
+    expect(live.status).toBe(200);
+    await live.until(() => live.ofType('snapshot').length > 0, 'the running session snapshot');
+    await live.close();
+  });
+
+  it('when one address has 8 streams open, then a 9th is 503 TOO_MANY_STREAMS with Retry-After, and a slot comes back when one closes', async () => {
+    const server = await cappedServer({ maxStreamsPerAddress: 8, maxStreams: 100 });
+    const open = await Promise.all(
+      Array.from({ length: 8 }, () => SseClient.open(streamUrl(server))),
+    );
+    clients.push(...open);
+    expect(open.map((client) => client.status)).toEqual(Array(8).fill(200));
+
+    const ninth = await refusal(streamUrl(server));
+    expect(ninth.status).toBe(503);
+    expect(Number(ninth.retryAfter)).toBeGreaterThan(0);
+    expect(ninth.body.error).toMatchObject({
+      code: 'TOO_MANY_STREAMS',
+      message: expect.any(String),
+    });
+
+    await open[0]!.close();
+    const again = await waitFor(
+      async () => {
+        const client = await SseClient.open(streamUrl(server));
+        clients.push(client);
+        return client.status === 200 ? client : false;
+      },
+      { what: 'the closed stream to give its slot back' },
+    );
+    await again.until(() => again.ofType('snapshot').length > 0, 'a snapshot on the new stream');
+    await Promise.all([again, ...open].map((client) => client.close()));
+  });
+
+  it('when the process has LIVE_MAP_MAX_STREAMS streams open, then one more is 503 STREAMS_BUSY with Retry-After', async () => {
+    const server = await cappedServer({ maxStreamsPerAddress: 8, maxStreams: 3 });
+    const open = await Promise.all(
+      Array.from({ length: 3 }, () => SseClient.open(streamUrl(server))),
+    );
+    clients.push(...open);
+    expect(open.map((client) => client.status)).toEqual([200, 200, 200]);
+    const fourth = await refusal(streamUrl(server));
+    expect(fourth.status).toBe(503);
+    expect(Number(fourth.retryAfter)).toBeGreaterThan(0);
+    expect(fourth.body.error.code).toBe('STREAMS_BUSY');
+    await Promise.all(open.map((client) => client.close()));
+  });
+
+  it('when 50 sessions are watched instead of 1, then the feed uses no more Redis connections, and every session still gets its changes', async () => {
+    const feed = new SeatMapFeed(api.redis, silentLogger);
+    const sessionIds = Array.from({ length: 50 }, () => randomUUID());
+    const got = new Map<string, string[]>(sessionIds.map((id) => [id, []]));
+    const watch = (sessionId: string) =>
+      feed.subscribe(sessionId, LOG_START, {
+        deliver: (entries) => got.get(sessionId)!.push(...entries.map(([, data]) => data)),
+        end: () => {},
+      });
+    const unsubscribes = [await watch(sessionIds[0]!)];
+    try {
+      await waitFor(async () => (await feedConnections()) === readerConnections(), {
+        what: 'the reader of one session',
+      });
+      const withOne = await feedConnections();
+      unsubscribes.push(...(await Promise.all(sessionIds.slice(1).map(watch))));
+      expect(feed.activeSessions).toBe(50);
+      expect(await feedConnections()).toBe(withOne);
+
+      // The sessions joined while a read was blocked: each is read at once all the same.
+      await Promise.all(
+        sessionIds.map((id) => api.redis.xadd(seatLogKey(id), '*', 'data', JSON.stringify({ id }))),
+      );
+      await waitFor(() => [...got.values()].every((data) => data.length === 1), {
+        what: 'a change of every session',
+        timeoutMs: 2_000,
+      });
+      expect(await feedConnections()).toBe(withOne);
+    } finally {
+      unsubscribes.forEach((unsubscribe) => unsubscribe());
+      await feed.close();
+      // One key per command: on a cluster each log has a slot of its own.
+      await Promise.all(sessionIds.map((id) => api.redis.del(seatLogKey(id))));
+    }
+  });
+});
 
 describe('a feed that batches changes', () => {
   it('when changes come in a burst, then each up-to-date subscriber gets the burst in one delivery, the same array for all, in order', async () => {

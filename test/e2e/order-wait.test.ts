@@ -7,6 +7,7 @@
 import request from 'supertest';
 import { OrderSettlements } from '../../api/live/order-settlements';
 import { preferredWait } from '../../api/routes/orders';
+import { MAX_OPEN_WAITS, OrderWaits } from '../../shared/orders/order-waits';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { finaliserWorker } from '../../workers/finaliser/worker';
 import { paymentsWorker } from '../../workers/payments/worker';
@@ -14,6 +15,7 @@ import { apiInstance, startTestApi, type TestApi } from '../support/api';
 import { asBuyer, asOwnerOf, testCard } from '../support/buyers';
 import { confirmedHold, Dealer, seededCinema, type SeatMap, type User } from '../support/cinema';
 import { silentLogger } from '../support/database';
+import { startRealServer } from '../support/http-server';
 import { createTestVhost, type TestVhost } from '../support/rabbitmq';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
 import { waitFor } from '../support/wait';
@@ -150,6 +152,79 @@ describe('Prefer: wait on an order', () => {
       .set(asBuyer(user))
       .set('Prefer', 'x'.repeat(201));
     expect(tooLong.status).toBe(400);
+  });
+});
+
+describe('open waits per buyer', () => {
+  /** A waiting read over a real socket, which the test can drop as a client would. */
+  function openWait(baseUrl: string, orderId: string, caller: Record<string, string>) {
+    const abort = new AbortController();
+    const answer = fetch(`${baseUrl}/api/v1/orders/${orderId}`, {
+      headers: { ...caller, Prefer: `wait=${LONG_WAIT}` },
+      signal: abort.signal,
+    }).catch(() => undefined);
+    return { answer, drop: () => abort.abort() };
+  }
+
+  it(`when a buyer has ${MAX_OPEN_WAITS} waits open, then one more is 429 TOO_MANY_WAITS with Retry-After; once the client drops a wait, its slot, subscription and timer go at once`, async () => {
+    const user = users[6]!.id;
+    const waits = new OrderWaits(api.redis);
+    const orderId = await paidOrder(user);
+    const server = await startRealServer(other.app);
+    const open = Array.from({ length: MAX_OPEN_WAITS }, () =>
+      openWait(server.baseUrl, orderId, asBuyer(user)),
+    );
+    try {
+      await waitFor(() => settlements.waiters === MAX_OPEN_WAITS, { what: 'the waits to start' });
+      expect(await waits.open(user)).toBe(MAX_OPEN_WAITS);
+
+      const refused = await waitingRead(orderId, user, `wait=${LONG_WAIT}`);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('TOO_MANY_WAITS');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(settlements.waiters).toBe(MAX_OPEN_WAITS);
+      // A read that does not wait is not counted.
+      await waitingRead(orderId, user, 'respond-async').expect(200);
+
+      open[0]!.drop();
+      await waitFor(() => settlements.waiters === MAX_OPEN_WAITS - 1, {
+        what: 'the dropped wait to stop waiting',
+      });
+      await waitFor(async () => (await waits.open(user)) === MAX_OPEN_WAITS - 1, {
+        what: 'the dropped wait to give its slot back',
+      });
+      const again = await waitingRead(orderId, user, 'wait=1');
+      expect(again.status).toBe(200);
+      expect(again.headers['preference-applied']).toBe('wait=1');
+    } finally {
+      open.forEach((wait) => wait.drop());
+      await Promise.all(open.map((wait) => wait.answer));
+      await waitFor(async () => (await waits.open(user)) === 0 && settlements.waiters === 0, {
+        what: 'every wait to end',
+      });
+      await server.close();
+    }
+  });
+
+  it('when the admin token waits, then its waits are capped as one caller', async () => {
+    const orderId = await paidOrder(users[7]!.id);
+    const server = await startRealServer(other.app);
+    const open = Array.from({ length: MAX_OPEN_WAITS }, () =>
+      openWait(server.baseUrl, orderId, api.adminAuth),
+    );
+    try {
+      await waitFor(() => settlements.waiters === MAX_OPEN_WAITS, { what: 'the waits to start' });
+      const refused = await request(other.app)
+        .get(`/api/v1/orders/${orderId}`)
+        .set(api.adminAuth)
+        .set('Prefer', `wait=${LONG_WAIT}`);
+      expect(refused.status).toBe(429);
+    } finally {
+      open.forEach((wait) => wait.drop());
+      await Promise.all(open.map((wait) => wait.answer));
+      await waitFor(() => settlements.waiters === 0, { what: 'every wait to end' });
+      await server.close();
+    }
   });
 });
 
