@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../shared/config';
@@ -87,7 +88,12 @@ export function authRateLimit(redis: RedisClient, limits: Config['authRateLimit'
   return {
     perAddress: perIp ? [byAddress] : [],
     perEmail: async (email) => {
-      if (perEmail) await spend([[perEmail, email.toLowerCase()]], 'attempts for this email');
+      // Keyed by a digest: the budget needs to tell emails apart, not to keep them in Redis.
+      if (perEmail)
+        await spend(
+          [[perEmail, createHash('sha256').update(email.toLowerCase()).digest('base64url')]],
+          'attempts for this email',
+        );
     },
   };
 }

@@ -133,7 +133,17 @@ export class BuyerSessions {
           returning user_id, family_id, family_started_at`,
         [hash, this.settings.refreshFamilyMaxSeconds],
       );
-    if (used) return this.issue(used.user_id, used.family_id, used.family_started_at);
+    if (used) {
+      const pair = await this.issue(used.user_id, used.family_id, used.family_started_at);
+      // A sign-out that ran between the update above and the insert of the next token missed
+      // that token in Postgres; it marked Redis before touching Postgres, so looking now (after
+      // the insert) sees its mark, and the family is revoked again, the new token with it.
+      if ((await this.redis.exists(revokedFamilyKey(used.family_id))) > 0) {
+        await this.revokeFamily(used.family_id);
+        throw invalidRefreshToken();
+      }
+      return pair;
+    }
     const [seen]: { family_id: string; used_at: Date | null }[] = await connection.execute(
       'select family_id, used_at from refresh_tokens where token_hash = ?',
       [hash],
