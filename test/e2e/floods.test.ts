@@ -14,6 +14,7 @@ import {
   legitimateHolds,
   manyKeysBody,
   openMany,
+  send,
   wrongPasswordSignIns,
   type Tally,
 } from '../../bench/support/floods';
@@ -103,12 +104,18 @@ describe('a sign-in flood', () => {
 describe('a live-map stream flood', () => {
   it('when one address opens 2 000 streams, then 8 stay open, the rest get 503 with Retry-After, and the buyer holds seats meanwhile', async () => {
     const path = `/api/v1/sessions/${session.id}/seats/stream`;
-    const { flood, holds } = await buyerHoldsDuring(openMany(server.baseUrl, path, 2_000));
+    const { flood, holds } = await buyerHoldsDuring(
+      openMany(server.baseUrl, path, 2_000, { settleMs: 30_000 }),
+    );
     try {
+      expect(flood.waiting).toBe(0);
       expect(flood.tally.byStatus[200]).toBe(8);
       expect(flood.tally.byStatus[503]).toBe(1_992);
       expect(flood.tally.noAnswer).toBe(0);
       expect(holds).toBeGreaterThan(0);
+      const ninth = await send(server.baseUrl, 'GET', path);
+      expect(ninth.status).toBe(503);
+      expect(Number(ninth.headers['retry-after'])).toBeGreaterThan(0);
     } finally {
       flood.hangUpAll();
     }
