@@ -119,13 +119,14 @@ export function redact(value: unknown, depth = 0): unknown {
 }
 
 /**
- * `logger.error(err)` hands winston the Error itself as the line: only its safe fields are kept,
- * as drivers copy the statement and its values into many others. `logger.error('…', err)` has
- * winston merge the error's fields and message into the line, which redaction then cleans.
+ * `logger.error(err)` hands winston the Error itself as the line, and `logger.error('…', err)`
+ * has winston merge the error's fields and message into the line: either way the message and
+ * stack are made safe and the fields drivers fill with the statement and values are dropped.
  */
 const withContextAndRedaction = winston.format((info) => {
   const context = contextStore.getStore();
-  const fields = info instanceof Error ? { ...safeError(info, 0), level: info.level } : { ...info };
+  // winston adds the logger's default and child metadata (service, worker) to the Error itself.
+  const fields = info instanceof Error ? { ...info, ...safeError(info, 0) } : { ...info };
   const safe = redact({ ...context, ...fields }) as winston.Logform.TransformableInfo;
   // winston keeps level/message under symbols too; copy them so the JSON formatter sees them.
   for (const sym of Object.getOwnPropertySymbols(info)) {

@@ -178,6 +178,7 @@ describe('createLogger', () => {
     logger.error('finalisation failed', { err: new Error('db down') });
     expect(await line(0)).toMatchObject({
       level: 'error',
+      service: 'test-service',
       message: 'broker unreachable',
       stack: expect.stringContaining('broker unreachable'),
     });
