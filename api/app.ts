@@ -17,7 +17,7 @@ import { demoPage } from './demo/demo-page';
 import { IdempotencyStore } from './http/idempotency';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
-import { adminAuth } from './middleware/admin-auth';
+import { adminAuth, metricsAuth } from './middleware/admin-auth';
 import { callerAuth } from './middleware/caller-auth';
 import { BODY_LIMIT_KB, errorHandler, notFoundRoute } from './middleware/error-handler';
 import { logContext, requestId } from './middleware/request-context';
@@ -156,8 +156,12 @@ export function createApp({
   app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
   app.use(demoPage());
 
-  app.use('/admin/queues', adminAuth(config.adminToken, { allowBasic: true }), bullBoard(queues));
-  app.get('/metrics', adminAuth(config.adminToken), async (_req, res) => {
+  app.use(
+    '/admin/queues',
+    adminAuth(config.adminToken, { allowBasic: true }),
+    bullBoard(queues, { readOnly: config.bullBoardReadOnly }),
+  );
+  app.get('/metrics', metricsAuth(config.metricsToken), async (_req, res) => {
     const { contentType, body } = await renderMetrics();
     res.type(contentType).send(body);
   });

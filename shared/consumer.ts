@@ -222,7 +222,7 @@ export class EventConsumer<T> {
       this.logger.warn('batch failed; handling its messages one by one', {
         queue: this.queue,
         count: deliveries.length,
-        err: (err as Error).message,
+        err,
       });
     }
     for (const [i, delivery] of deliveries.entries()) {
@@ -236,7 +236,7 @@ export class EventConsumer<T> {
       this.logger.warn('messages failed; retrying them', {
         queue: this.queue,
         count: outcome.failed.length,
-        err: outcome.failed[0]!.err.message,
+        err: outcome.failed[0]!.err,
       });
     }
     return outcome;

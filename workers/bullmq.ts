@@ -29,7 +29,7 @@ export function startBullWorker<T>(
       queue,
       jobId: job?.id,
       attempt: job?.attemptsMade,
-      err: err.message,
+      err,
     });
   });
   worker.on('error', (err) => logger.error('worker error', { queue, err: err.message }));

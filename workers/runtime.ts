@@ -19,7 +19,7 @@ export interface WorkerKind {
 
 /**
  * The process around one or more worker kinds: configuration, logging, a small HTTP server on
- * METRICS_PORT for health probes, and a graceful stop on SIGINT/SIGTERM. A kind knows nothing
+ * METRICS_HOST:METRICS_PORT for health probes and metrics, and a graceful stop on SIGINT/SIGTERM. A kind knows nothing
  * of the process it runs in, so it can run alone (workers/<kind>/main.ts) or with the others
  * (workers/main.ts).
  */
@@ -55,8 +55,10 @@ export async function runWorkerProcess(kinds: WorkerKind[]): Promise<void> {
       error: { code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}.` },
     });
   });
-  server.listen(config.metricsPort, () =>
-    logger.info('worker started', { port: config.metricsPort }),
+  // Unauthenticated, so loopback by default: the container's own health check reaches it there,
+  // and a scraper only where an operator opens it (METRICS_HOST) on a private network.
+  server.listen(config.metricsPort, config.metricsHost, () =>
+    logger.info('worker started', { host: config.metricsHost, port: config.metricsPort }),
   );
 
   stopGracefullyOnSignals(logger, async () => {

@@ -18,7 +18,8 @@ let server: RealServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  // Bull Board as production serves it: read-only still renders every queue.
+  api = await startTestApi({ BULL_BOARD_READ_ONLY: 'true' });
   server = await startRealServer(api.app);
   browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });

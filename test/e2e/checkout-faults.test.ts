@@ -1,9 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  connect as connectTcp,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Socket,
+} from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RecoveringChannelModel } from 'amqplib';
 import { Worker } from 'bullmq';
 import request from 'supertest';
@@ -11,7 +16,8 @@ import { asOwnerOf, insertBuyers } from '../support/buyers';
 import { Order, Payment, ProcessedMessage, Ticket } from '../../shared/db/entities';
 import { eventIdFor, type EventEnvelope } from '../../shared/events';
 import { createHoldContext } from '../../shared/holds/hold-context';
-import { holdKey, orderHoldKey, payingKey, seatKey } from '../../shared/holds/keys';
+import { loadLua } from '../../shared/holds/scripts';
+import { holdKey, payingKey, seatKey } from '../../shared/holds/keys';
 import { paymentsReconciled } from '../../shared/metrics';
 import type { PaymentApproved } from '../../shared/orders/contracts';
 import { FINALISER, finalisePayments } from '../../shared/orders/finalise-payments';
@@ -25,8 +31,8 @@ import { notifierWorker } from '../../workers/notifier/worker';
 import { paymentsWorker } from '../../workers/payments/worker';
 import type { WorkerKind } from '../../workers/runtime';
 import { envOf, freePort, startEntryProcess } from '../support/processes';
-import { apiInstance, startTestApi, type TestApi } from '../support/api';
-import { confirmedHold, Dealer, scanKeys, seededCinema, type Hold } from '../support/cinema';
+import { startTestApi, type TestApi } from '../support/api';
+import { confirmedHold, Dealer, seededCinema, type Hold } from '../support/cinema';
 import { silentLogger } from '../support/database';
 import { createTestVhost, EventSpy } from '../support/rabbitmq';
 import { claimRedisDb, type OwnRedisDb } from '../support/redis-db';
@@ -179,6 +185,56 @@ async function spawnFinaliser(api: TestApi, rabbitmqUrl: string) {
   );
   cleanups.push(finaliser.kill);
   return finaliser;
+}
+
+/**
+ * A TCP proxy to Redis for one process: it forwards everything until that process has sent a
+ * command carrying one of `markers` (a script's SHA or text) and a reply has come back on that
+ * connection, then drops all the process sends, so nothing after that script reaches Redis.
+ * `cutOff` resolves at that moment.
+ */
+async function redisProxyCuttingOffAfter(
+  target: { host: string; port: number },
+  markers: string[],
+) {
+  let cut = false;
+  let onCut = () => {};
+  const cutOff = new Promise<void>((resolve) => (onCut = resolve));
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const upstream = connectTcp(target.port, target.host);
+    let sentMarker = false;
+    client.on('data', (chunk) => {
+      if (cut) return;
+      if (markers.some((marker) => chunk.includes(marker))) sentMarker = true;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      client.write(chunk);
+      if (sentMarker && !cut) {
+        cut = true;
+        onCut();
+      }
+    });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cutOff,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 async function vhostConnections(vhost: string): Promise<string[]> {
@@ -498,7 +554,7 @@ describe('no accepted payment is lost', () => {
     expect((await reconciled('settled')) - settledBefore).toBe(1);
   });
 
-  it('when the API instance dies right after starting a payment, before answering, then the retry with the same Idempotency-Key gets 202 with the same order, which ends paid once', async () => {
+  it("when an API process is killed -9 mid-request, after its payment script ran and before it answered, then the retry on another instance with the same Idempotency-Key gets 202 with the first attempt's order, which ends paid once", async () => {
     const world = await checkoutWorld([
       holdsWorker,
       finaliserWorker,
@@ -514,31 +570,66 @@ describe('no accepted payment is lost', () => {
         .set('Idempotency-Key', idempotencyKey)
         .send({ method: 'pix' });
 
-    const doomed = await apiInstance(world.api.db);
-    cleanups.push(async () => {
-      await doomed.queues.close();
-      await doomed.redis.quit();
-    });
-    const lost = await payOn(doomed.app, key).expect(202);
-    // Its process died right after the payment script: no stored answer, no order pointer,
-    // no payment job (and its idempotency lease would have run out on its own).
-    for (const stale of await scanKeys(world.api.redis, 'idem:*')) await world.api.redis.del(stale);
-    await world.api.redis.del(orderHoldKey(lost.body.orderId));
-    await world.api.queues.payments.remove(paymentJobId(lost.body.orderId));
+    // The doomed process reaches Redis through a proxy that lets its payment script run, then
+    // cuts it off: what a crash between the script and the answer leaves behind, every time.
+    const startPayment = loadLua('start-payment');
+    const { host, port } = world.api.db.config.redis;
+    // ioredis sends a script by its SHA, or whole (EVAL) when Redis may not know it yet.
+    const proxy = await redisProxyCuttingOffAfter({ host, port }, [
+      createHash('sha1').update(startPayment).digest('hex'),
+      startPayment.slice(0, 120),
+    ]);
+    cleanups.push(proxy.close);
+    const apiPort = await freePort();
+    const doomedUrl = `http://127.0.0.1:${apiPort}`;
+    const doomed = await startEntryProcess(
+      'api/main.ts',
+      envOf(world.api.db.config, {
+        PORT: String(apiPort),
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(proxy.port),
+      }),
+      `${doomedUrl}/health/ready`,
+    );
+    cleanups.push(doomed.kill);
 
-    const retried = await payOn(world.baseUrl, key).expect(202);
-    expect(retried.body).toEqual({ orderId: lost.body.orderId, status: 'processing' });
-    expect(retried.headers['idempotent-replayed']).toBeUndefined();
-    // Another key is another request: the hold is paying, a second payment is refused.
-    const second = await payOn(world.baseUrl, randomUUID()).expect(409);
-    expect(second.body.error).toMatchObject({
-      code: 'HOLD_WRONG_STAGE',
-      orderId: lost.body.orderId,
-    });
+    const firstAttempt = payOn(doomedUrl, key).then(
+      (res) => `answered ${res.status} ${res.text}`,
+      (err: Error) => err.message,
+    );
+    // Should the first attempt be answered, the cut never came: fail on that answer, not a timeout.
+    await Promise.race([
+      proxy.cutOff,
+      firstAttempt.then((outcome) => {
+        throw new Error(`the doomed process was not cut off: ${outcome}`);
+      }),
+    ]);
+    doomed.child.kill('SIGKILL');
+    expect(await doomed.exited).toBe('SIGKILL');
+    expect(await firstAttempt).toMatch(/socket hang up|ECONNRESET/);
+
+    // The first attempt's effect is there: the hold is paying for an order nobody was told of.
+    const other = await payOn(world.baseUrl, randomUUID()).expect(409);
+    expect(other.body.error).toMatchObject({ code: 'HOLD_WRONG_STAGE', stage: 'paying' });
+    const firstOrderId = other.body.error.orderId as string;
+    expect(firstOrderId).toEqual(expect.any(String));
+
+    // The client retries on another instance: the dead process's lease runs out, then the
+    // retry takes the key over (a 409 IDEMPOTENCY_KEY_IN_USE meanwhile is not a lasting refusal).
+    const retried = await waitFor(
+      async () => {
+        const res = await payOn(world.baseUrl, key);
+        if (res.status === 409 && res.body.error?.code === 'IDEMPOTENCY_KEY_IN_USE') return false;
+        return res;
+      },
+      { what: 'the retry to be answered', timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(retried.status).toBe(202);
+    expect(retried.body).toEqual({ orderId: firstOrderId, status: 'processing' });
 
     const payments = await startWorkers(world.api.db.config, [paymentsWorker]);
     cleanups.push(() => payments.stop());
     await world.allPaid(1);
-    await world.expectEverySalePaidOnce([{ hold, orderId: lost.body.orderId }]);
+    await world.expectEverySalePaidOnce([{ hold, orderId: firstOrderId }]);
   });
 });

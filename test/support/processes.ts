@@ -43,6 +43,8 @@ export interface EntryProcess {
   child: ChildProcess;
   /** Resolves with the exit code (or the signal that killed it). */
   exited: Promise<number | NodeJS.Signals | null>;
+  /** What it wrote so far: its JSON log lines go to stdout, crashes to stderr. */
+  stdout: () => string;
   stderr: () => string;
   /** SIGKILLs it if still running; for cleanup. */
   kill: () => Promise<number | NodeJS.Signals | null>;
@@ -59,9 +61,11 @@ export async function startEntryProcess(
 ): Promise<EntryProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let alive = true;
@@ -88,5 +92,5 @@ export async function startEntryProcess(
     await kill();
     throw err;
   }
-  return { child, exited, stderr: () => stderr, kill };
+  return { child, exited, stdout: () => stdout, stderr: () => stderr, kill };
 }

@@ -30,6 +30,15 @@ interface ComposeModel {
   services: Record<string, ComposeService>;
 }
 
+/**
+ * The environment a service's container starts with: compose leaves a variable listed without a
+ * value (null) unset, unless the shell or .env gives it one.
+ */
+const containerEnv = (service: ComposeService): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(service.environment ?? {}).flatMap(([k, v]) => (v === null ? [] : [[k, v]])),
+  );
+
 let scratch: string;
 let emptyEnvFile: string;
 
@@ -190,9 +199,7 @@ describe('docker-compose.yml', () => {
     it.each(['api', 'worker'])(
       'then the %s environment is a valid production configuration, seed routes off',
       (app) => {
-        const env = Object.fromEntries(
-          Object.entries(service(app).environment ?? {}).map(([k, v]) => [k, String(v ?? '')]),
-        );
+        const env = containerEnv(service(app));
         expect(env).not.toHaveProperty('DEMO_USER_PASSWORD');
         const config = loadConfig(env);
         expect(config).toMatchObject({
@@ -205,6 +212,19 @@ describe('docker-compose.yml', () => {
         expect(config.trustProxy).toBe(0);
       },
     );
+  });
+
+  it('when METRICS_TOKEN is not set, then the api gets none (not an empty one) and its /metrics is closed', () => {
+    const api = render(SECRETS).services.api!;
+    expect(containerEnv(api)).not.toHaveProperty('METRICS_TOKEN');
+    expect(loadConfig(containerEnv(api)).metricsToken).toBeNull();
+  });
+
+  it('when METRICS_TOKEN is set, then the api gets it, the worker does not, and the config accepts it', () => {
+    const metricsToken = randomBytes(24).toString('hex');
+    const model = render({ ...SECRETS, METRICS_TOKEN: metricsToken });
+    expect(loadConfig(containerEnv(model.services.api!)).metricsToken).toBe(metricsToken);
+    expect(containerEnv(model.services.worker!)).not.toHaveProperty('METRICS_TOKEN');
   });
 
   it('when RABBITMQ_USER is set, then RabbitMQ creates that user and the app connects as it', () => {

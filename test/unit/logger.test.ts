@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream';
 import winston from 'winston';
+import { User } from '../../shared/db/entities';
 import { createLogger, redact, runWithLogContext, type Logger } from '../../shared/logger';
+import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const R = '[redacted]';
 
@@ -14,6 +16,14 @@ describe('redact', () => {
     'holdToken',
     'token',
     'x-hold-token',
+    'accessToken',
+    'refreshToken',
+    'entryToken',
+    'cookie',
+    'email',
+    'sql',
+    'parameters',
+    'detail',
   ])('when a value sits under %j, then it is hidden', (key) => {
     expect(redact({ [key]: 'secret-value', ok: 1 })).toEqual({ [key]: R, ok: 1 });
   });
@@ -33,7 +43,7 @@ describe('redact', () => {
         { method: 'credit_card', card: R },
         { method: 'pix', holds: [{ holdId: 'h1', holdToken: R }] },
       ],
-      user: { email: 'ana@example.com', password: R },
+      user: { email: R, password: R },
     });
   });
 
@@ -168,6 +178,7 @@ describe('createLogger', () => {
     logger.error('finalisation failed', { err: new Error('db down') });
     expect(await line(0)).toMatchObject({
       level: 'error',
+      service: 'test-service',
       message: 'broker unreachable',
       stack: expect.stringContaining('broker unreachable'),
     });
@@ -182,5 +193,88 @@ describe('createLogger', () => {
     logger.info('signal');
     expect(await line(0)).toMatchObject({ message: 'signal' });
     expect(lines).toHaveLength(1);
+  });
+});
+
+describe('database errors in the log', () => {
+  const EMAIL = 'planted.9f3c@example.com';
+  const NOT_AN_ID = 'planted-value-77a1';
+  let db: TestDatabase;
+  let duplicate: Error;
+  let badValue: Error;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ seed: false });
+    const insert = () => {
+      const em = db.orm.em.fork();
+      em.create(User, { name: 'Ana', email: EMAIL, passwordHash: 'hash-planted-31' });
+      return em.flush();
+    };
+    await insert();
+    duplicate = await insert().then(
+      () => new Error('the second insert succeeded'),
+      (err: Error) => err,
+    );
+    badValue = await db.orm.em
+      .getConnection()
+      .execute('select * from users where id = ?', [NOT_AN_ID])
+      .then(
+        () => new Error('the query succeeded'),
+        (err: Error) => err,
+      );
+  });
+
+  afterAll(() => db.drop());
+
+  /** Every line written while `log` runs, as parsed JSON and as raw text. */
+  async function logged(log: (logger: Logger) => void): Promise<string[]> {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+    const logger = createLogger({ level: 'debug', service: 'test' });
+    logger.clear().add(new winston.transports.Stream({ stream }));
+    log(logger);
+    await new Promise((resolve) => setImmediate(resolve));
+    logger.close();
+    return chunks.join('').split('\n').filter(Boolean);
+  }
+
+  it('when Postgres refuses a duplicate, then the driver error carries the email and the SQL (so the test below means something)', () => {
+    expect(duplicate.constructor.name).toBe('UniqueConstraintViolationException');
+    expect(`${duplicate.message} ${JSON.stringify(duplicate)}`).toContain(EMAIL);
+    expect(duplicate.message).toMatch(/insert into "users"/);
+  });
+
+  it.each([
+    ['as the line', (l: Logger, e: Error) => l.error(e)],
+    ['as meta', (l: Logger, e: Error) => l.error('sign-up failed', e)],
+    ['under a key', (l: Logger, e: Error) => l.error('sign-up failed', { err: e })],
+    ['as its message', (l: Logger, e: Error) => l.warn('sign-up failed', { err: e.message })],
+  ])(
+    'when a unique violation is logged %s, then the line keeps class, SQLSTATE and constraint and holds neither SQL nor values',
+    async (_how, log) => {
+      const lines = await logged((logger) => log(logger, duplicate));
+      expect(lines).toHaveLength(1);
+      const line = lines[0]!;
+      expect(line).not.toContain(EMAIL);
+      expect(line).not.toContain('hash-planted-31');
+      expect(line).not.toMatch(/insert into|values \(/i);
+      expect(line).toContain('duplicate key value violates unique constraint');
+      if (!line.includes('"err":"')) {
+        expect(line).toContain('UniqueConstraintViolationException');
+        expect(line).toContain('"code":"23505"');
+        expect(line).toContain('"constraint":"users_email_unique"');
+        expect(line).toContain('"table":"users"');
+      }
+    },
+  );
+
+  it('when Postgres quotes a bad value back, then the value is not logged but the reason is', async () => {
+    expect(badValue.message).toContain(NOT_AN_ID);
+    const [line] = await logged((logger) => logger.error('lookup failed', { err: badValue }));
+    expect(line).not.toContain(NOT_AN_ID);
+    expect(line).not.toMatch(/select \*/i);
+    expect(line).toContain('invalid input syntax for type uuid');
+    expect(line).toContain('"code":"22P02"');
   });
 });

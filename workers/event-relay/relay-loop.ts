@@ -40,9 +40,7 @@ export abstract class RelayLoop {
       } catch (err) {
         failed = true;
         this.onRoundFailed(err as Error);
-        this.logger.warn(`${this.constructor.name} round failed; retrying`, {
-          err: (err as Error).message,
-        });
+        this.logger.warn(`${this.constructor.name} round failed; retrying`, { err });
       }
       // After a full round more is waiting: go again at once.
       if (failed || relayed < this.fullRound)
