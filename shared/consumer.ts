@@ -1,7 +1,6 @@
 import type { ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import type { EventEnvelope } from './events';
-import type { Logger } from './logger';
-import { runWithLogContext } from './logger';
+import { runWithLogContext, withoutStatement, type Logger } from './logger';
 import { beforeScrape, consumerLag, consumerMessages } from './metrics';
 import { deadLetterQueue, declareTopology, retryQueue, type ConsumerQueue } from './topology';
 
@@ -287,7 +286,8 @@ export class EventConsumer<T> {
       headers: {
         ...msg.properties.headers,
         [ATTEMPTS_HEADER]: attempts,
-        'x-last-error': reason.slice(0, 500),
+        // Read by operators beside the DLQ: no SQL text or values, as in the logs.
+        'x-last-error': withoutStatement(reason).slice(0, 500),
       },
       ...(delayMs !== undefined ? { expiration: String(delayMs) } : { expiration: undefined }),
     });

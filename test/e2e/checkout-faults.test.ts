@@ -405,8 +405,12 @@ describe('checkout under load and faults', () => {
     const finished = (jobId: string) =>
       waitFor(
         async () => {
-          const done = await world.api.queues.payments.getJob(jobId);
-          return (await done?.getState()) === 'completed' && done!;
+          const job = await world.api.queues.payments.getJob(jobId);
+          // Read again once completed: a job read while it ran has no return value yet.
+          return (
+            (await job?.getState()) === 'completed' &&
+            (await world.api.queues.payments.getJob(jobId))!
+          );
         },
         { what: `job ${jobId} completed` },
       );
