@@ -11,8 +11,8 @@ import { createHoldContext } from '../shared/holds/hold-context';
 import type { CheckoutQueues } from '../shared/queues';
 import { renderMetrics } from '../shared/metrics';
 import { bullBoard } from './bull-board';
-import { demoPage } from './demo/demo-page';
 import { IdempotencyStore } from './http/idempotency';
+import { buyerPage } from './page/buyer-page';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
 import { adminAuth } from './middleware/admin-auth';
@@ -125,7 +125,7 @@ export function createApp({
   app.use(express.json({ limit: '1mb' }));
   app.use(logContext);
 
-  // The API first: a hold or a seat map is not walked past the docs, demo and admin mounts.
+  // The API first: a hold or a seat map is not walked past the docs, page and admin mounts.
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
@@ -138,7 +138,7 @@ export function createApp({
     res.json(openApi);
   });
   app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
-  app.use(demoPage());
+  app.use(buyerPage());
 
   app.use('/admin/queues', adminAuth(config.adminToken, { allowBasic: true }), bullBoard(queues));
   app.get('/metrics', adminAuth(config.adminToken), async (_req, res) => {
