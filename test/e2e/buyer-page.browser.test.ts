@@ -263,6 +263,65 @@ describe("the buyer's page", () => {
     }
   });
 
+  it('when the box office refuses for a moment, the access token ages or the buyer is signed out elsewhere, then the page says so in words and carries on', async () => {
+    const { page, problems, close } = await buyerPage();
+    // The page's own clock, to age its access token without waiting for it.
+    await page.clock.install();
+    let bearer = '';
+    page.on('request', (req) => {
+      bearer = req.headers()['authorization'] ?? bearer;
+    });
+    // Refusals of a crowd (§4.6, §4.7), once each: the live map's stream, then a hold.
+    const refuseOnce = (url: string, status: number, code: string) =>
+      page.route(
+        url,
+        (route) =>
+          route.fulfill({
+            status,
+            headers: { 'Retry-After': '7' },
+            json: { error: { code, message: 'Busy.' } },
+          }),
+        { times: 1 },
+      );
+    await refuseOnce(`**/api/v1/sessions/${small.id}/seats/stream`, 503, 'BUSY');
+    await refuseOnce('**/api/v1/holds', 429, 'RATE_LIMITED');
+
+    await page.goto(`${server.baseUrl}/?session=${small.id}`);
+    await page.locator('#problem', { hasText: 'live seat map is busy' }).waitFor();
+    await untilState(page, 'A', 3, 'available'); // the page opened the stream again by itself
+    await signIn(page, users[8]!.email);
+    await seat(page, 'A', 3).click();
+    await page.click('#hold-picked');
+    await page.locator('#problem', { hasText: 'busy. Please try again in 7 s' }).waitFor();
+    await page.click('#hold-picked');
+    await untilState(page, 'A', 3, 'mine');
+    await page.click('#release');
+    await untilState(page, 'A', 3, 'available');
+
+    // 880 s on, the 900 s token is refreshed before the next call rather than refused by it.
+    await page.clock.fastForward('14:40');
+    await seat(page, 'A', 3).click();
+    const refresh = page.waitForResponse((res) => res.url().endsWith('/api/v1/auth/refresh'));
+    await page.click('#hold-picked');
+    expect((await refresh).status()).toBe(200);
+    await untilState(page, 'A', 3, 'mine');
+    await page.click('#release');
+    await untilState(page, 'A', 3, 'available');
+
+    // Signed out elsewhere: the refresh is refused, the page says so and a new sign-in goes on.
+    await request(api.app).post('/api/v1/auth/logout').set('Authorization', bearer).expect(204);
+    await page.clock.fastForward('15:00');
+    await seat(page, 'A', 3).click();
+    await page.click('#hold-picked');
+    await page.locator('#problem', { hasText: 'signed out' }).waitFor();
+    await signIn(page, users[8]!.email);
+    await page.click('#hold-picked');
+    await untilState(page, 'A', 3, 'mine');
+
+    expect(problems).toEqual([]);
+    await close();
+  });
+
   it('when axe checks the session list, the seat map with a hold and the card form, and the order, then it finds nothing serious or critical', async () => {
     const { page, problems, close } = await buyerPage();
     await page.goto(server.baseUrl);
@@ -312,6 +371,7 @@ describe("the buyer's page", () => {
     expect(await seat(page, 'E', 6).boundingBox()).toEqual(before);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
 
+    await page.evaluate('window.scrollTo(0, 0)');
     const shot = path.join(SCREENSHOTS, 'buyer-page.png');
     await page.screenshot({ path: shot });
     if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(shot, DOCS_SCREENSHOT);
