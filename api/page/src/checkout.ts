@@ -40,6 +40,10 @@ export class Checkout {
   private priceCents = 0;
   private currency = 'BRL';
   private clock?: ReturnType<typeof setInterval>;
+  private busy = false;
+  private left = false;
+  /** The hold being checked against the API, so a burst of stream changes asks once. */
+  private verifying?: Hold;
 
   private readonly panel = byId('hold-panel');
   private readonly holdPicked = byId<HTMLButtonElement>('hold-picked');
@@ -62,17 +66,42 @@ export class Checkout {
     const controller = new AbortController();
     const on = (target: EventTarget, type: string, listener: (event: Event) => void) =>
       target.addEventListener(type, listener, { signal: controller.signal });
-    on(this.holdPicked, 'click', () => void this.holdSeats({ seatIds: this.map.pickedIds() }));
+    // One request at a time: a double click must not hold the best seats twice.
+    const once = (action: () => Promise<void>) => () => {
+      if (this.busy) return;
+      this.busy = true;
+      void action().finally(() => {
+        this.busy = false;
+      });
+    };
+    on(
+      this.holdPicked,
+      'click',
+      once(() => this.holdSeats({ seatIds: this.map.pickedIds() })),
+    );
     for (const button of document.querySelectorAll<HTMLButtonElement>('[data-best]')) {
       const quantity = Number(button.dataset.best);
-      on(button, 'click', () => void this.holdSeats({ sessionId: this.sessionId, quantity }));
+      on(
+        button,
+        'click',
+        once(() => this.holdSeats({ sessionId: this.sessionId, quantity })),
+      );
     }
-    on(this.confirmButton, 'click', () => void this.confirm());
-    on(this.releaseButton, 'click', () => void this.release());
+    on(
+      this.confirmButton,
+      'click',
+      once(() => this.confirm()),
+    );
+    on(
+      this.releaseButton,
+      'click',
+      once(() => this.release()),
+    );
     on(this.form, 'change', () => this.showCardFields());
+    const pay = once(() => this.pay());
     on(this.form, 'submit', (event) => {
       event.preventDefault();
-      void this.pay();
+      pay();
     });
     this.reset();
     return () => {
@@ -121,6 +150,8 @@ export class Checkout {
    * stream is only catching up with what came before the hold. The hold itself says which.
    */
   private async verify(hold: Hold): Promise<void> {
+    if (this.verifying === hold) return;
+    this.verifying = hold;
     let over: boolean;
     try {
       const { stage } = await this.api.readHold(hold);
@@ -128,6 +159,8 @@ export class Checkout {
     } catch (error) {
       over = error instanceof ApiError && (error.status === 404 || error.status === 410);
       if (!over && this.hold === hold) this.fail(error);
+    } finally {
+      this.verifying = undefined;
     }
     if (over && this.hold === hold) {
       this.end('Your hold ran out and the seats went back on sale. Pick seats again.');
@@ -143,6 +176,11 @@ export class Checkout {
     }
     try {
       const hold = await this.api.hold(request);
+      if (this.left) {
+        // Answered after the buyer left the session: nobody will buy these seats here.
+        void this.api.release(hold).catch(() => undefined);
+        return;
+      }
       this.hold = hold;
       this.map.setMine(hold.seatIds, true);
       this.showPick();
@@ -161,9 +199,11 @@ export class Checkout {
   }
 
   private async confirm(): Promise<void> {
-    if (!this.hold) return;
+    const hold = this.hold;
+    if (!hold) return;
     try {
-      const confirmed = await this.api.confirm(this.hold);
+      const confirmed = await this.api.confirm(hold);
+      if (this.hold !== hold) return;
       this.enter('confirmed', confirmed.expiresInSeconds);
       this.outlet.say('Confirmed. Choose how to pay.');
       this.form.querySelector<HTMLInputElement>('input[name=method]:checked')?.focus();
@@ -192,6 +232,8 @@ export class Checkout {
     try {
       const { orderId } = await this.api.pay(hold, payment, crypto.randomUUID());
       const order = await this.outcome(orderId);
+      // The buyer left the session meanwhile: the order is in their history.
+      if (this.hold !== hold) return;
       if (order.status === 'paid') {
         this.hold = undefined;
         this.reset();
@@ -208,6 +250,7 @@ export class Checkout {
         );
       }
     } catch (error) {
+      if (this.hold !== hold) return;
       // The payment may not have started: the form comes back; the API refuses a second one.
       this.enter('confirmed');
       this.stopClock('');
@@ -348,6 +391,7 @@ export class Checkout {
 
   /** Leaving the session: seats held and not being paid go back on sale for others. */
   private leave(): void {
+    this.left = true;
     const hold = this.hold;
     if (hold && this.stage !== 'paying') void this.api.release(hold).catch(() => undefined);
     this.hold = undefined;

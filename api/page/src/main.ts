@@ -34,6 +34,8 @@ const warn = (text: string) => {
 
 /** What the view on screen must stop (a stream, a countdown) when another replaces it. */
 let leaveView: () => void = () => {};
+/** Counts renders, so a view whose data came back after the buyer moved on stays unopened. */
+let renders = 0;
 
 const account = new Account(api, {
   say,
@@ -48,19 +50,22 @@ function show(view: (typeof VIEWS)[number]): void {
   for (const id of VIEWS) byId(id).hidden = id !== view;
 }
 
+/** Another view: what was said about the last one no longer applies. */
 function go(url: string): void {
   history.pushState(null, '', url);
+  say('');
   void render();
 }
 
 async function render(): Promise<void> {
   leaveView();
   leaveView = () => {};
+  const thisRender = ++renders;
   const query = new URLSearchParams(location.search);
   const session = query.get('session');
   const order = query.get('order');
   try {
-    if (session) await showSession(session);
+    if (session) await showSession(session, () => thisRender === renders);
     else if (order) await showOrder(order);
     else if (query.get('view') === 'history') await showHistory();
     else await showSessions();
@@ -74,10 +79,13 @@ async function showSessions(url?: string): Promise<void> {
   const movies = byId('movies');
   if (!url) movies.replaceChildren();
   const page = await api.sessions(url);
-  const byMovie = new Map<string, SessionSummary[]>();
-  for (const s of page.items)
-    byMovie.set(s.movie.title, [...(byMovie.get(s.movie.title) ?? []), s]);
-  for (const [title, sessions] of byMovie) {
+  const byMovie = new Map<string, { title: string; sessions: SessionSummary[] }>();
+  for (const s of page.items) {
+    const movie = byMovie.get(s.movie.id) ?? { title: s.movie.title, sessions: [] };
+    movie.sessions.push(s);
+    byMovie.set(s.movie.id, movie);
+  }
+  for (const { title, sessions } of byMovie.values()) {
     movies.append(
       el(
         'section',
@@ -112,13 +120,14 @@ function sessionLink(s: SessionSummary): HTMLLIElement {
   );
 }
 
-async function showSession(sessionId: string): Promise<void> {
+async function showSession(sessionId: string, current: () => boolean): Promise<void> {
   show('session-view');
   byId('session-title').textContent = 'Loading the seat map…';
   byId('session-when').textContent = '';
   const room = byId('waiting-room');
   const mapArea = byId('map-area');
   const entry = await admission(api, sessionId);
+  if (!current()) return;
   room.hidden = entry.open;
   mapArea.hidden = !entry.open;
   if (!entry.open) {
@@ -206,5 +215,8 @@ document.addEventListener('click', (event) => {
 });
 byId('show-history').addEventListener('click', () => go('/?view=history'));
 byId('order-history').addEventListener('click', () => go('/?view=history'));
-window.addEventListener('popstate', () => void render());
+window.addEventListener('popstate', () => {
+  say('');
+  void render();
+});
 void render();
