@@ -22,7 +22,15 @@ const commonJsGlobals = /** @type {const} */ ({
 });
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', 'node_modules/', 'bench/results/', 'temp/']),
+  globalIgnores([
+    'dist/',
+    'coverage/',
+    'node_modules/',
+    'bench/results/',
+    'temp/',
+    // Compiled from api/page/src, which is linted.
+    'api/page/public/js/',
+  ]),
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -74,21 +82,6 @@ export default defineConfig(
     },
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
-    },
-  },
-  {
-    // The demo page's script runs in the browser (a classic script, no modules).
-    files: ['api/demo/public/**/*.js'],
-    languageOptions: {
-      sourceType: 'script',
-      globals: {
-        ...nodeGlobals,
-        window: 'readonly',
-        document: 'readonly',
-        location: 'readonly',
-        EventSource: 'readonly',
-        FormData: 'readonly',
-      },
     },
   },
   prettier,

@@ -16,6 +16,8 @@ module.exports = {
     'workers/**/*.ts',
     // Process entry points are exercised by running the processes, which coverage cannot see.
     '!**/main.ts',
+    // The buyer's page runs in the browser, where coverage is not collected (browser tests).
+    '!api/page/src/**',
     '!**/*.test.ts',
   ],
   coverageReporters: ['text-summary', 'text', 'lcov'],

@@ -13,8 +13,8 @@ import { OrderWaits } from '../shared/orders/order-waits';
 import type { CheckoutQueues } from '../shared/queues';
 import { renderMetrics } from '../shared/metrics';
 import { bullBoard } from './bull-board';
-import { demoPage } from './demo/demo-page';
 import { IdempotencyStore } from './http/idempotency';
+import { buyerPage } from './page/buyer-page';
 import { buildOpenApiDocument } from './http/openapi';
 import { mountRoutes, type RouteSpec } from './http/route';
 import { adminAuth, metricsAuth } from './middleware/admin-auth';
@@ -141,7 +141,7 @@ export function createApp({
   app.use(express.json({ limit: `${BODY_LIMIT_KB}kb` }));
   app.use(logContext);
 
-  // The API first: a hold or a seat map is not walked past the docs, demo and admin mounts.
+  // The API first: a hold or a seat map is not walked past the docs, page and admin mounts.
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
@@ -154,7 +154,7 @@ export function createApp({
     res.json(openApi);
   });
   app.use('/api-docs', swaggerUi.serve, swaggerUi.setup(openApi));
-  app.use(demoPage());
+  app.use(buyerPage());
 
   app.use(
     '/admin/queues',

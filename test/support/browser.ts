@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's Chromium (`.ci/run` installs it), or the one CHROMIUM_PATH names. */
@@ -20,4 +22,16 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Compiles the buyer's page for the browser (api/page/src → api/page/public/js) as `npm run
+ * build` does: the API under test runs from source, and serves whatever that folder holds.
+ */
+export function buildBuyerPage(): void {
+  execFileSync(process.execPath, [
+    require.resolve('typescript/bin/tsc'),
+    '-p',
+    path.join(__dirname, '..', '..', 'api', 'page', 'tsconfig.json'),
+  ]);
 }
