@@ -3,14 +3,26 @@
  * `{ error: { code, message, ...details } }` with `status`. Anything else is a bug → 500.
  */
 export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: number,
+    code: string,
     message: string,
-    readonly details: Record<string, unknown> = {},
+    details: Record<string, unknown> = {},
   ) {
+    // An answer to a client, not a bug: no stack trace to capture (nothing ever prints it). In
+    // a race for one seat all but one of the requests end in one.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
   }
 }
 

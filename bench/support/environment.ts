@@ -14,11 +14,12 @@ export const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 2000);
 export const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2000);
 /** Buyers with access tokens (a sample signs in through the API, see giveEveryoneATokens). */
 export const USERS = Number(process.env.BENCH_USERS ?? 1000);
-const ALL_SCENARIOS = ['timed', 'floods', 'live-map', 'checkout'] as const;
+const ALL_SCENARIOS = ['timed', 'races', 'floods', 'live-map', 'checkout'] as const;
 export type ScenarioGroup = (typeof ALL_SCENARIOS)[number];
 /**
  * Which scenarios run (BENCH_SCENARIOS, comma-separated): `timed` (baseline, hold, best available,
- * seat map, races), `floods`, `live-map`, `checkout`. All by default; fewer for a quick look while profiling.
+ * seat map), `races` (the 10 000-request race and the fresh buyers' races), `floods`, `live-map`,
+ * `checkout`. All by default; fewer for a quick look while profiling.
  */
 export const SCENARIOS = new Set<ScenarioGroup>(
   (process.env.BENCH_SCENARIOS ?? ALL_SCENARIOS.join(','))
