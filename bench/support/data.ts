@@ -30,6 +30,25 @@ export const EVENING_SESSIONS = 1000;
 /** How many of the evening's sessions are on sale at once: holds go round-robin over them. */
 export const EVENING_SESSIONS_AT_ONCE = 100;
 
+/** SQL: a new room of `rows` × `perRow` seats and `count` sessions of the bench film in it. */
+const sessionsInNewRoom = (
+  room: string,
+  rows: number,
+  perRow: number,
+  count: number,
+  daysAhead: number,
+) => `
+  insert into rooms (id, name, rows, seats_per_row, created_at) values (gen_random_uuid(), '${room}', ${rows}, ${perRow}, now());
+  insert into sessions (id, movie_id, room_id, starts_at, price_cents, currency, created_at)
+  select gen_random_uuid(), (select id from movies where title = 'Bench film'),
+         (select id from rooms where name = '${room}'), now() + interval '${daysAhead} days' + (i || ' minutes')::interval,
+         2500, 'BRL', now()
+  from generate_series(1, ${count}) i;
+  insert into session_seats (id, session_id, "row", number, label)
+  select gen_random_uuid(), s.id, chr(64 + r), n, chr(64 + r) || n
+  from sessions s join rooms rm on rm.id = s.room_id and rm.name = '${room}',
+       generate_series(1, ${rows}) r, generate_series(1, ${perRow}) n;`;
+
 export async function prepareData(orm: Orm): Promise<BenchData> {
   const connection = orm.em.getConnection();
   // One hash for all: hashing is deliberately slow, and they share the password anyway.
@@ -41,26 +60,8 @@ export async function prepareData(orm: Orm): Promise<BenchData> {
   );
   await connection.execute(
     `insert into movies (id, title, duration_minutes, created_at) values (gen_random_uuid(), 'Bench film', 120, now());
-     insert into rooms (id, name, rows, seats_per_row, created_at) values (gen_random_uuid(), 'Bench hall', 50, 50, now());
-     insert into sessions (id, movie_id, room_id, starts_at, price_cents, currency, created_at)
-     select gen_random_uuid(), (select id from movies where title = 'Bench film'),
-            (select id from rooms where name = 'Bench hall'), now() + interval '2 days' + (i || ' minutes')::interval,
-            2500, 'BRL', now()
-     from generate_series(1, ${HALL_SESSIONS}) i;
-     insert into session_seats (id, session_id, "row", number, label)
-     select gen_random_uuid(), s.id, chr(64 + r), n, chr(64 + r) || n
-     from sessions s join rooms rm on rm.id = s.room_id and rm.name = 'Bench hall',
-          generate_series(1, 25) r, generate_series(1, 100) n;
-     insert into rooms (id, name, rows, seats_per_row, created_at) values (gen_random_uuid(), 'Bench room', 10, 20, now());
-     insert into sessions (id, movie_id, room_id, starts_at, price_cents, currency, created_at)
-     select gen_random_uuid(), (select id from movies where title = 'Bench film'),
-            (select id from rooms where name = 'Bench room'), now() + interval '3 days' + (i || ' minutes')::interval,
-            2500, 'BRL', now()
-     from generate_series(1, ${EVENING_SESSIONS}) i;
-     insert into session_seats (id, session_id, "row", number, label)
-     select gen_random_uuid(), s.id, chr(64 + r), n, chr(64 + r) || n
-     from sessions s join rooms rm on rm.id = s.room_id and rm.name = 'Bench room',
-          generate_series(1, 10) r, generate_series(1, 20) n`,
+     ${sessionsInNewRoom('Bench hall', 25, 100, HALL_SESSIONS, 2)}
+     ${sessionsInNewRoom('Bench room', 10, 20, EVENING_SESSIONS, 3)}`,
   );
   const users = (
     await connection.execute<{ id: string }[]>(`select id from users where email like 'bench%'`)
@@ -80,7 +81,7 @@ export async function prepareData(orm: Orm): Promise<BenchData> {
     return [...bySession].map(([sessionId, seatIds]) => ({ sessionId, seatIds }));
   };
   const [seatMap] = await connection.execute<{ id: string }[]>(
-    `select s.id from sessions s join rooms r on r.id = s.room_id where r.rows * r.seats_per_row = 200 limit 1`,
+    `select s.id from sessions s join rooms r on r.id = s.room_id where r.name = 'Sala 2' limit 1`,
   );
   const seatMapSeats = (
     await connection.execute<{ id: string }[]>(
