@@ -53,6 +53,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const known = typeof err?.type === 'string' ? BODY_PARSER_ERRORS[err.type] : undefined;
     if (known) {
+      // The rest of an oversized upload is not worth reading: end the connection with the answer.
+      if (known.status === 413) res.setHeader('Connection', 'close');
       res.status(known.status).json({ error: { code: known.code, message: known.message } });
       return;
     }

@@ -21,6 +21,11 @@ import { PORTS } from '../support/environment';
 import { startApi, stopProcesses } from '../support/processes';
 
 const QUIET_ROUNDS = 200;
+/**
+ * How long each flood lasts: a crowd arriving over seconds, so the buyer's p99 is over many holds
+ * (a single burst of 2 000 connections is the e2e test's, which asserts the refusals).
+ */
+const FLOOD_MS = 10_000;
 
 export interface FloodFigures {
   quietP99Ms: number;
@@ -81,7 +86,7 @@ export async function floods(data: BenchData, dealer: SeatDealer): Promise<Flood
         signIns: await during(async () => ({
           tally: await wrongPasswordSignIns(baseUrl, {
             parallel: 20,
-            durationMs: 10_000,
+            durationMs: FLOOD_MS,
             email: 'bench1@example.com',
           }),
         })),
@@ -90,6 +95,7 @@ export async function floods(data: BenchData, dealer: SeatDealer): Promise<Flood
             baseUrl,
             `/api/v1/sessions/${sessionId}/seats/stream`,
             2_000,
+            { spreadMs: FLOOD_MS },
           );
           return { tally, after: hangUpAll };
         }),
@@ -104,7 +110,7 @@ export async function floods(data: BenchData, dealer: SeatDealer): Promise<Flood
             baseUrl,
             '/api/v1/holds',
             [bodyOfSize(64 * 1024 + 1), manyKeysBody(100_000)],
-            { times: 50, headers: { authorization: authorization! } },
+            { times: 50, headers: { authorization: authorization! }, spreadMs: FLOOD_MS },
           ),
         })),
       },

@@ -65,6 +65,18 @@ export function send(
   });
 }
 
+/** `total` calls of `one`, all at once, or spread evenly over `spreadMs` (a sustained flood). */
+const launch = (total: number, spreadMs: number, one: (i: number) => Promise<void>) =>
+  Promise.all(
+    Array.from({ length: total }, (_, i) =>
+      spreadMs > 0
+        ? new Promise<void>((resolve) =>
+            setTimeout(() => resolve(one(i)), Math.floor((i * spreadMs) / total)),
+          )
+        : one(i),
+    ),
+  );
+
 /** Like `send`, counted in `tally`; a request the server cut off counts as no answer. */
 const sendCounted = (tally: Tally, ...args: Parameters<typeof send>) =>
   send(...args).then(
@@ -97,7 +109,7 @@ export interface OpenResponse {
 }
 
 /**
- * Opens `total` GETs at once. Each is counted by its status when the server answers within
+ * Opens `total` GETs, at once or spread over `spreadMs`. Each is counted by its status when the server answers within
  * `settleMs`; a 2xx (an event stream) and a request still unanswered by then (a wait still
  * waiting, counted as `waiting`) stay open until `hangUpAll`.
  */
@@ -105,7 +117,11 @@ export async function openMany(
   baseUrl: string,
   path: string,
   total: number,
-  { headers = {}, settleMs = 2_000 }: { headers?: Record<string, string>; settleMs?: number } = {},
+  {
+    headers = {},
+    settleMs = 2_000,
+    spreadMs = 0,
+  }: { headers?: Record<string, string>; settleMs?: number; spreadMs?: number } = {},
 ): Promise<{ tally: Tally; waiting: number; open: OpenResponse[]; hangUpAll: () => void }> {
   const tally = newTally();
   const open: OpenResponse[] = [];
@@ -137,24 +153,25 @@ export async function openMany(
         settleMs,
       );
     });
-  await Promise.all(Array.from({ length: total }, one));
+  await launch(total, spreadMs, one);
   return { tally, waiting, open, hangUpAll: () => open.forEach((o) => o.hangUp()) };
 }
 
-/** `times` copies of each body POSTed to `path`, all at once. */
+/** `times` copies of each body POSTed to `path`, all at once or spread over `spreadMs`. */
 export async function bodies(
   baseUrl: string,
   path: string,
   payloads: Buffer[],
-  { times = 1, headers = {} }: { times?: number; headers?: Record<string, string> } = {},
+  {
+    times = 1,
+    headers = {},
+    spreadMs = 0,
+  }: { times?: number; headers?: Record<string, string>; spreadMs?: number } = {},
 ): Promise<Tally> {
   const tally = newTally();
-  await Promise.all(
-    payloads.flatMap((payload) =>
-      Array.from({ length: times }, () =>
-        sendCounted(tally, baseUrl, 'POST', path, { headers, body: payload }),
-      ),
-    ),
+  const all = payloads.flatMap((payload) => Array.from({ length: times }, () => payload));
+  await launch(all.length, spreadMs, (i) =>
+    sendCounted(tally, baseUrl, 'POST', path, { headers, body: all[i] }),
   );
   return tally;
 }
