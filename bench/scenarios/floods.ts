@@ -54,6 +54,7 @@ export async function floods(data: BenchData, dealer: SeatDealer): Promise<Flood
   const api = await startApi(PORTS.guarded, {
     AUTH_RATE_LIMIT_PER_IP: '60',
     AUTH_RATE_LIMIT_PER_EMAIL: '10',
+    LIVE_MAP_MAX_STREAMS_PER_ADDRESS: '8',
   });
   const baseUrl = `http://127.0.0.1:${PORTS.guarded}`;
   const [buyer] = data.users;

@@ -53,6 +53,8 @@ export const benchEnv: Record<string, string> = {
   RATE_LIMIT_PER_IP: '0',
   AUTH_RATE_LIMIT_PER_IP: '0',
   AUTH_RATE_LIMIT_PER_EMAIL: '0',
+  // The live-map scenario's thousands of subscribers all come from this one address.
+  LIVE_MAP_MAX_STREAMS_PER_ADDRESS: '100000',
   METRICS_TOKEN,
   MAX_SEATS_PER_HOLD: '50',
   ACCESS_TOKEN_TTL_SECONDS: '7200',
