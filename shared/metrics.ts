@@ -5,7 +5,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom
  * the API at GET /metrics (admin), each worker at GET /metrics on METRICS_PORT. Names follow
  * Prometheus conventions (units in the name, `_total` for counters).
  */
-export const metricsRegistry = register;
 collectDefaultMetrics({ register });
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

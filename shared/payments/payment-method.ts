@@ -24,8 +24,8 @@ export type ChargeResult =
   | { approved: false; gatewayReference: string; reason: string };
 
 /**
- * A way to pay (§4.3). Each method is one file in methods/, found by methods/index.ts: adding a
- * method is adding a file.
+ * A way to pay. Each method is one file in methods/, listed in methods/index.ts: adding a
+ * method is adding that file and its line in the list.
  */
 export interface PaymentMethod {
   /** The `method` value clients send, e.g. "credit_card". */

@@ -1,23 +1,15 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import type { PaymentMethod } from '../payment-method';
+import creditCard from './credit-card';
+import debitCard from './debit-card';
+import pix from './pix';
 
 /**
- * Every payment method: each other file in this folder default-exports one, so a new method is
- * one new file and nothing else changes (validation, OpenAPI, workers all read this list).
+ * Every payment method the checkout accepts. Validation, the OpenAPI document and the workers all
+ * read this list, so adding a method is its file plus one line here.
  */
-function discover(): ReadonlyMap<string, PaymentMethod> {
-  const methods = new Map<string, PaymentMethod>();
-  for (const file of readdirSync(__dirname).sort()) {
-    if (!/\.(ts|js)$/.test(file) || /^index\.|\.d\.ts$|\.test\./.test(file)) continue;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const method = (require(path.join(__dirname, file)) as { default: PaymentMethod }).default;
-    methods.set(method.name, method);
-  }
-  return methods;
-}
-
-export const paymentMethods = discover();
+export const paymentMethods: ReadonlyMap<string, PaymentMethod> = new Map(
+  [creditCard, debitCard, pix].map((method) => [method.name, method]),
+);
 
 export function paymentMethod(name: string): PaymentMethod {
   const method = paymentMethods.get(name);
