@@ -26,6 +26,22 @@ export class AppError extends Error {
   }
 }
 
+/** Every error answer, from the API and from a worker's health port: `{ error: { code, message, ...details } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string } & Record<string, unknown>;
+}
+
+export const errorBody = (
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): ErrorBody => ({ error: { code, message, ...details } });
+
+/** What a client is told of a refusal (its status goes on the HTTP answer). */
+export const refusalBody = (err: AppError): ErrorBody =>
+  errorBody(err.code, err.message, err.details);
+
+/** Every missing thing answers one way: `404 <WHAT>_NOT_FOUND` with the `id` asked for. */
 export const notFound = (what: string, id: string) =>
   new AppError(
     404,
@@ -35,3 +51,6 @@ export const notFound = (what: string, id: string) =>
       id,
     },
   );
+
+export const routeNotFound = (method: string, path: string) =>
+  new AppError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`);

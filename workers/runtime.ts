@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { loadConfigOrExit, type Config } from '../shared/config';
 import { checkHealth, type HealthCheck } from '../shared/health';
+import { refusalBody, routeNotFound } from '../shared/errors';
 import { createLogger, type Logger } from '../shared/logger';
 import { renderMetrics } from '../shared/metrics';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
@@ -51,9 +52,7 @@ export async function runWorkerProcess(kinds: WorkerKind[]): Promise<void> {
       );
       return;
     }
-    answer(404, {
-      error: { code: 'ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}.` },
-    });
+    answer(404, refusalBody(routeNotFound(req.method ?? 'GET', req.url ?? '/')));
   });
   // Unauthenticated, so loopback by default: the container's own health check reaches it there,
   // and a scraper only where an operator opens it (METRICS_HOST) on a private network.

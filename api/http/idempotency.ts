@@ -2,7 +2,7 @@ import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError } from '../../shared/errors';
+import { AppError, errorBody, refusalBody } from '../../shared/errors';
 import { seal, sealingKey, unseal } from '../../shared/sealed';
 import type { RouteResult } from './route';
 import type { RedisClient } from '../../shared/redis';
@@ -121,13 +121,10 @@ export class IdempotencyStore {
         return {
           status: 409,
           headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-          body: {
-            error: {
-              code: 'IDEMPOTENCY_KEY_IN_USE',
-              message:
-                'A request with this Idempotency-Key is still being processed; retry shortly.',
-            },
-          },
+          body: errorBody(
+            'IDEMPOTENCY_KEY_IN_USE',
+            'A request with this Idempotency-Key is still being processed; retry shortly.',
+          ),
         };
       }
       await delay(POLL_MS);
@@ -155,10 +152,7 @@ export class IdempotencyStore {
         await this.redis.del(redisKey);
         throw err;
       }
-      result = {
-        status: err.status,
-        body: { error: { code: err.code, message: err.message, ...err.details } },
-      };
+      result = { status: err.status, body: refusalBody(err) };
     } finally {
       clearInterval(renewer);
     }

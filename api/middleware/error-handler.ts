@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError } from '../../shared/errors';
+import { AppError, errorBody, refusalBody, routeNotFound } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 
 /** The largest JSON body parsed (§4): anything larger is refused before it is read whole. */
@@ -31,7 +31,7 @@ const BODY_PARSER_ERRORS: Record<string, { status: number; code: string; message
 };
 
 export const notFoundRoute: RequestHandler = (req) => {
-  throw new AppError(404, 'ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}.`);
+  throw routeNotFound(req.method, req.path);
 };
 
 /**
@@ -46,31 +46,23 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       const { retryAfterSeconds } = err.details;
       if (typeof retryAfterSeconds === 'number')
         res.setHeader('Retry-After', String(retryAfterSeconds));
-      res
-        .status(err.status)
-        .json({ error: { code: err.code, message: err.message, ...err.details } });
+      res.status(err.status).json(refusalBody(err));
       return;
     }
     const known = typeof err?.type === 'string' ? BODY_PARSER_ERRORS[err.type] : undefined;
     if (known) {
       // The rest of an oversized upload is not worth reading: end the connection with the answer.
       if (known.status === 413) res.setHeader('Connection', 'close');
-      res.status(known.status).json({ error: { code: known.code, message: known.message } });
+      res.status(known.status).json(errorBody(known.code, known.message));
       return;
     }
     if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
-      res
-        .status(err.status)
-        .json({ error: { code: 'BAD_REQUEST', message: 'The request could not be processed.' } });
+      res.status(err.status).json(errorBody('BAD_REQUEST', 'The request could not be processed.'));
       return;
     }
     logger.error('unhandled error', { requestId: req.id, err });
-    res.status(500).json({
-      error: {
-        code: 'INTERNAL',
-        message: 'Something went wrong on our side.',
-        requestId: req.id,
-      },
-    });
+    res
+      .status(500)
+      .json(errorBody('INTERNAL', 'Something went wrong on our side.', { requestId: req.id }));
   };
 }

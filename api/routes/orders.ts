@@ -6,7 +6,6 @@ import type { HoldContext } from '../../shared/holds/hold-context';
 import {
   findOrder,
   listUserOrders,
-  orderNotFound,
   type OrderReadDependencies,
   type OrderView,
 } from '../../shared/orders/order-views';
@@ -227,7 +226,7 @@ export function orderRoutes(
       },
       handler: async ({ params, headers, caller, req }) => {
         const readable = (order: OrderView) => {
-          if (!mayRead(caller, order.userId)) throw orderNotFound(params.orderId);
+          if (!mayRead(caller, order.userId)) throw notFound('order', params.orderId);
           return order;
         };
         const wait = preferredWait(headers.prefer);

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { AppError } from '../errors';
+import { AppError, notFound } from '../errors';
 import { secondsUntil, type HoldAuth, type HoldContext } from './hold-context';
 import { hashHoldToken } from './hold-token';
 import { holdKey, holdSessionKey, seatKey } from './keys';
@@ -16,8 +16,6 @@ export interface HoldView {
   expiresInSeconds: number;
 }
 
-export const holdNotFound = (holdId: string) =>
-  new AppError(404, 'HOLD_NOT_FOUND', `No hold with id ${holdId}.`, { holdId });
 export const forbidden = () =>
   new AppError(403, 'FORBIDDEN', 'The hold token is missing or does not match this hold.');
 export const holdExpired = (holdId: string, stage: string) =>
@@ -31,7 +29,7 @@ export const holdExpired = (holdId: string, stage: string) =>
  * already over (410). Any other status is left to the caller, which knows its own stage rules.
  */
 export function refuseUnlessOk(status: string, holdId: string, stage: unknown): void {
-  if (status === 'NOT_FOUND') throw holdNotFound(holdId);
+  if (status === 'NOT_FOUND') throw notFound('hold', holdId);
   if (status === 'FORBIDDEN') throw forbidden();
   if (status === 'EXPIRED') throw holdExpired(holdId, String(stage));
 }
@@ -39,7 +37,7 @@ export function refuseUnlessOk(status: string, holdId: string, stage: unknown): 
 /** The session a hold belongs to (its keys' hash tag), or 404. */
 export async function sessionOfHold(ctx: HoldContext, holdId: string): Promise<string> {
   const sessionId = await ctx.redis.get(holdSessionKey(holdId));
-  if (!sessionId) throw holdNotFound(holdId);
+  if (!sessionId) throw notFound('hold', holdId);
   return sessionId;
 }
 
@@ -68,7 +66,7 @@ export async function readHold(
 ): Promise<HoldView> {
   const sessionId = await sessionOfHold(ctx, holdId);
   const record = await ctx.redis.hgetall(holdKey(sessionId, holdId));
-  if (!record.stage) throw holdNotFound(holdId);
+  if (!record.stage) throw notFound('hold', holdId);
   if (!authorized(record, auth)) throw forbidden();
   const expiresAt = Number(record.expiresAt);
   const live = record.stage === 'held' || record.stage === 'confirmed';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalogue, SessionLayout } from '../catalogue/catalogue';
 import type { Directory } from '../catalogue/directory';
-import { AppError } from '../errors';
+import { AppError, notFound } from '../errors';
 import { nameBasedUuid } from '../ids';
 import { holdOutcomes } from '../metrics';
 import { scheduleExpiry } from '../queues';
@@ -114,7 +114,7 @@ export async function holdSeats(
  */
 export async function requireUser(directory: Directory, userId: string): Promise<void> {
   if (!(await directory.userExists(userId))) {
-    throw new AppError(404, 'USER_NOT_FOUND', `No user with id ${userId}.`, { userId });
+    throw notFound('user', userId);
   }
 }
 

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Order } from '../db/entities';
 import type { OrderStatus } from '../db/entities/order';
 import type { Orm } from '../db/orm';
-import { AppError } from '../errors';
+import { notFound } from '../errors';
 import type { HoldContext } from '../holds/hold-context';
 import { holdKey, orderHoldKey } from '../holds/keys';
 import type { Catalogue } from '../catalogue/catalogue';
@@ -23,9 +23,6 @@ export interface OrderView {
   receipt: Record<string, unknown> | null;
 }
 
-export const orderNotFound = (orderId: string) =>
-  new AppError(404, 'ORDER_NOT_FOUND', `No order with id ${orderId}.`, { orderId });
-
 export interface OrderReadDependencies {
   orm: Orm;
   ctx: HoldContext;
@@ -40,7 +37,7 @@ export interface OrderReadDependencies {
  */
 export async function findOrder(deps: OrderReadDependencies, orderId: string): Promise<OrderView> {
   const order = (await processingOrder(deps, orderId)) ?? (await writtenOrder(deps.orm, orderId));
-  if (!order) throw orderNotFound(orderId);
+  if (!order) throw notFound('order', orderId);
   return order;
 }
 

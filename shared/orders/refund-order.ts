@@ -2,13 +2,12 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Order, OutboxEvent, Payment, Ticket } from '../db/entities';
 import type { Orm } from '../db/orm';
-import { AppError } from '../errors';
+import { AppError, notFound } from '../errors';
 import { eventIdFor } from '../events';
 import type { HoldContext } from '../holds/hold-context';
 import { eventsKey, seatKey } from '../holds/keys';
 import { paymentOutcomes } from '../metrics';
 import { paymentMethod } from '../payments/methods';
-import { orderNotFound } from './order-views';
 
 /**
  * "Refund the order" (admin): money back through the order's payment method, the order, its
@@ -23,7 +22,7 @@ export async function refundOrder(
   // What the transaction leaves for Redis: the order's seats, and whether this call refunded it.
   const done = await em.transactional(async (tx) => {
     const order = await tx.findOne(Order, orderId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!order) throw orderNotFound(orderId);
+    if (!order) throw notFound('order', orderId);
     const tickets = await tx.find(Ticket, { order: orderId });
     const seatIds = tickets.map((t) => t.seat.id);
     const outcome = { seatIds, sessionId: order.session.id, refundedAt: order.refundedAt };
