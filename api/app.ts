@@ -2,7 +2,7 @@ import { parse as parseQuery } from 'node:querystring';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import { BuyerSessions } from '../shared/auth/buyer-sessions';
+import { BuyerAccounts } from '../shared/auth/buyer-accounts';
 import { Catalogue } from '../shared/catalogue/catalogue';
 import type { Config } from '../shared/config';
 import type { Orm } from '../shared/db/orm';
@@ -91,7 +91,7 @@ export function createApp({
   orderSettlements = new OrderSettlements(redis, logger),
 }: AppDependencies): Express {
   const catalogue = new Catalogue(orm, redis, config.catalogueCacheTtlSeconds);
-  const sessions = new BuyerSessions(orm, redis, config.auth, config.passwordHashing);
+  const accounts = new BuyerAccounts(orm, redis, config.auth, config.passwordHashing);
   const authLimits = authRateLimit(redis, config.authRateLimit);
   const holdDeps = {
     ctx: createHoldContext(redis, config.holds, queues),
@@ -118,8 +118,8 @@ export function createApp({
         { name: 'redis', check: () => redis.ping() },
       ],
     }),
-    ...authRoutes({ sessions, catalogue, limits: authLimits }),
-    ...userRoutes({ catalogue, sessions, limits: authLimits }),
+    ...authRoutes({ accounts, limits: authLimits }),
+    ...userRoutes({ accounts, limits: authLimits }),
     ...movieRoutes({ catalogue }),
     ...roomRoutes({ catalogue }),
     ...sessionRoutes({ catalogue }),
@@ -132,7 +132,9 @@ export function createApp({
       waits: new OrderWaits(redis),
     }),
     // The seed's routes name the buyer by `usuario_id` alone: development only (SEED_ROUTES).
-    ...(config.seedRoutes ? seedCompatRoutes(holdDeps, config.holds.maxSeatsPerHold) : []),
+    ...(config.seedRoutes
+      ? seedCompatRoutes({ ...holdDeps, accounts }, config.holds.maxSeatsPerHold)
+      : []),
   ];
   const openApi = buildOpenApiDocument(routes, { title: 'Cine-Starsoft checkout', version: '1' });
 
@@ -145,7 +147,7 @@ export function createApp({
   const router = express.Router();
   mountRoutes(router, routes, {
     adminAuth: adminAuth(config.adminToken),
-    callerAuth: callerAuth({ adminToken: config.adminToken, sessions }),
+    callerAuth: callerAuth({ adminToken: config.adminToken, accounts }),
     idempotency: new IdempotencyStore(redis, config.auth.jwtSecret),
   });
   app.use(router);

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
+import type { BuyerAccounts } from '../../shared/auth/buyer-accounts';
 import { AppError } from '../../shared/errors';
 import { isAdminToken } from './admin-auth';
 
@@ -29,7 +29,7 @@ const unauthenticated = (message: string) => new AppError(401, 'UNAUTHENTICATED'
  */
 export function callerAuth(deps: {
   adminToken: string;
-  sessions: Pick<BuyerSessions, 'authenticate'>;
+  accounts: Pick<BuyerAccounts, 'authenticate'>;
 }): (access: Exclude<RouteAccess, 'admin'>) => RequestHandler {
   const isAdmin = isAdminToken(deps.adminToken);
   return (access) => async (req, res, next) => {
@@ -45,7 +45,7 @@ export function callerAuth(deps: {
     }
     // Buyers' tokens first: hashing every buyer's token to compare it with ADMIN_TOKEN would
     // cost each request a SHA-256 that only an operator's request needs.
-    const claims = looksLikeJwt(token) ? await deps.sessions.authenticate(token) : null;
+    const claims = looksLikeJwt(token) ? await deps.accounts.authenticate(token) : null;
     if (!claims && isAdmin(token)) {
       if (access !== 'buyer-or-admin')
         throw new AppError(403, 'FORBIDDEN', 'This route is for signed-in buyers.');

@@ -1,6 +1,5 @@
 import Joi from 'joi';
-import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
-import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type { BuyerAccounts } from '../../shared/auth/buyer-accounts';
 import type { RouteSpec } from '../http/route';
 import { asciiToken, errorResponse, secret, text } from '../http/schemas';
 import { buyerOf } from '../middleware/caller-auth';
@@ -18,12 +17,10 @@ const refreshBody = Joi.object({ refreshToken: asciiToken(200).required() });
 
 /** Sign-in, token rotation, sign-out and "who am I" (§4.6). */
 export function authRoutes({
-  sessions,
-  catalogue,
+  accounts,
   limits,
 }: {
-  sessions: BuyerSessions;
-  catalogue: Catalogue;
+  accounts: BuyerAccounts;
   limits: AuthRateLimit;
 }): RouteSpec[] {
   return [
@@ -51,7 +48,7 @@ export function authRoutes({
         return {
           status: 200,
           headers: { 'Cache-Control': 'no-store' },
-          body: await sessions.signIn(body.email, body.password),
+          body: await accounts.signIn(body.email, body.password),
         };
       },
     },
@@ -72,7 +69,7 @@ export function authRoutes({
       handler: async ({ body }) => ({
         status: 200,
         headers: { 'Cache-Control': 'no-store' },
-        body: await sessions.refresh(body.refreshToken),
+        body: await accounts.refresh(body.refreshToken),
       }),
     },
     {
@@ -83,7 +80,7 @@ export function authRoutes({
       auth: 'buyer',
       responses: { 204: { description: 'Signed out' } },
       handler: async ({ caller }) => {
-        if (caller?.kind === 'buyer') await sessions.revokeFamily(caller.familyId);
+        if (caller?.kind === 'buyer') await accounts.revokeFamily(caller.familyId);
         return { status: 204 };
       },
     },
@@ -96,7 +93,7 @@ export function authRoutes({
       responses: { 200: { description: 'You', schema: userView } },
       handler: async ({ caller }) => ({
         status: 200,
-        body: await catalogue.user(buyerOf(caller)),
+        body: await accounts.user(buyerOf(caller)),
       }),
     },
   ];

@@ -139,7 +139,7 @@ async function streamSeatMap(
     lastEventId !== undefined &&
     isLogPosition(lastEventId) &&
     (await feed.canResumeFrom(sessionId, lastEventId));
-  const session = await createSession(req, res, {
+  const stream = await createSession(req, res, {
     keepAlive: settings.heartbeatMs,
     retry: 2_000,
     serializer: asWritten,
@@ -155,12 +155,12 @@ async function streamSeatMap(
     const current = await snapshot(sessionId);
     position = current.position;
     allowance += Buffer.byteLength(current.json);
-    session.push(current.json, 'snapshot', position);
+    stream.push(current.json, 'snapshot', position);
   }
   const unsubscribe = await feed.subscribe(sessionId, position, {
     deliver: (entries) => {
-      if (!session.isConnected) return;
-      void session.batch(encode(entries));
+      if (!stream.isConnected) return;
+      void stream.batch(encode(entries));
       if (res.writableLength > allowance) {
         liveMapDropped.inc();
         res.destroy();
@@ -168,6 +168,6 @@ async function streamSeatMap(
     },
     end: () => res.end(),
   });
-  if (!session.isConnected) unsubscribe();
-  else session.once('disconnected', unsubscribe);
+  if (!stream.isConnected) unsubscribe();
+  else stream.once('disconnected', unsubscribe);
 }

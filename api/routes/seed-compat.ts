@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import type { BuyerAccounts } from '../../shared/auth/buyer-accounts';
 import { confirmIntent } from '../../shared/holds/confirm-intent';
 import { holdOfSeat } from '../../shared/holds/hold-records';
 import { holdSeats, requireUser, seatsNotFound } from '../../shared/holds/hold-seats';
@@ -26,10 +27,10 @@ import { userView } from './users';
 const SEED_USER_LIST_LIMIT = 1_000;
 
 export function seedCompatRoutes(
-  deps: HoldRouteDependencies,
+  deps: HoldRouteDependencies & { accounts: BuyerAccounts },
   maxSeatsPerHold: number,
 ): RouteSpec[] {
-  const { catalogue, directory, ctx, rateLimit } = deps;
+  const { accounts, catalogue, directory, ctx, rateLimit } = deps;
 
   /** The seed routes name a seat, not a hold: the hold is whichever currently holds the seat. */
   const holdOfUserSeat = async (seatId: string) => {
@@ -49,7 +50,7 @@ export function seedCompatRoutes(
       responses: { 200: { description: 'Every user', schema: Joi.array().items(userView) } },
       handler: async () => ({
         status: 200,
-        body: (await catalogue.listUsers(1, SEED_USER_LIST_LIMIT)).items,
+        body: (await accounts.listUsers(1, SEED_USER_LIST_LIMIT)).items,
       }),
     },
     {

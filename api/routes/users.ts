@@ -1,6 +1,5 @@
 import Joi from 'joi';
-import type { BuyerSessions } from '../../shared/auth/buyer-sessions';
-import type { Catalogue } from '../../shared/catalogue/catalogue';
+import type { BuyerAccounts } from '../../shared/auth/buyer-accounts';
 import type { RouteSpec } from '../http/route';
 import {
   calendarDate,
@@ -42,12 +41,10 @@ const signUpBody = Joi.object({
 });
 
 export function userRoutes({
-  catalogue,
-  sessions,
+  accounts,
   limits,
 }: {
-  catalogue: Catalogue;
-  sessions: BuyerSessions;
+  accounts: BuyerAccounts;
   limits: AuthRateLimit;
 }): RouteSpec[] {
   return [
@@ -62,7 +59,7 @@ export function userRoutes({
         200: { description: 'One page of users', schema: pageView(userView, 'UserPage') },
       },
       handler: async ({ query }) => {
-        const { items, total } = await catalogue.listUsers(query.page, query.pageSize);
+        const { items, total } = await accounts.listUsers(query.page, query.pageSize);
         return { status: 200, body: { items, page: query.page, pageSize: query.pageSize, total } };
       },
     },
@@ -80,7 +77,7 @@ export function userRoutes({
       },
       handler: async ({ body }) => {
         await limits.perEmail(body.email);
-        return { status: 201, body: await sessions.signUp(body) };
+        return { status: 201, body: await accounts.signUp(body) };
       },
     },
   ];

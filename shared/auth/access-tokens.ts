@@ -33,7 +33,7 @@ export function accessTokens(auth: Config['auth']): AccessTokens {
   // token, signature included, so only what was verified is ever trusted. Bounded: an entry is
   // the token (about 300 bytes) and its two ids, well under 1 KB, so 20 000 buyers active on
   // this instance cost at most some 15 MB; past that the least recent is verified again, never
-  // refused. Revocation is not cached here: it is asked on every request (buyer-sessions.ts).
+  // refused. Revocation is not cached here: it is asked on every request (buyer-accounts.ts).
   const verified = new LRUCache<string, { claims: AccessClaims; expiresAt: number }>({
     max: VERIFIED_TOKENS_MAX,
   });

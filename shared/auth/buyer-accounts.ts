@@ -1,15 +1,20 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { UserView } from '../catalogue/catalogue';
 import type { Config } from '../config';
 import { RefreshToken, User } from '../db/entities';
 import type { Orm } from '../db/orm';
-import { AppError } from '../errors';
+import { AppError, notFound } from '../errors';
 import type { RedisClient } from '../redis';
 import { accessTokens, type AccessClaims, type AccessTokens } from './access-tokens';
 import { HashingQueue } from './hashing-queue';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
+
+export interface UserView {
+  id: string;
+  name: string;
+  email: string;
+}
 
 export interface TokenPair {
   accessToken: string;
@@ -35,7 +40,7 @@ export const revokedFamilyKey = (familyId: string) => `revoked-family:${familyId
 const REVOCATION_MARGIN_SECONDS = 60;
 
 /**
- * A buyer's account and signed-in sessions (§4.6): sign up, sign in with email and password,
+ * Buyers' accounts: sign up, sign in with email and password,
  * rotate refresh tokens, sign out. Each sign-in starts a refresh-token family, which ends
  * REFRESH_FAMILY_MAX_SECONDS later however often it is refreshed; every refresh uses its token up
  * and issues the next of the family; a used token presented again revokes the whole family
@@ -43,7 +48,7 @@ const REVOCATION_MARGIN_SECONDS = 60;
  * SHA-256. A revoked family is also marked in Redis for as long as its access tokens could live,
  * so they stop working at once on every API instance.
  */
-export class BuyerSessions {
+export class BuyerAccounts {
   readonly tokens: AccessTokens;
   private readonly hashing: HashingQueue;
 
@@ -59,6 +64,27 @@ export class BuyerSessions {
 
   private em(): EntityManager {
     return this.orm.em.fork() as EntityManager;
+  }
+
+  /** Users by name, a page at a time (admin only: a user list is personal data). */
+  async listUsers(page = 1, pageSize = 100): Promise<{ items: UserView[]; total: number }> {
+    const [users, total] = await this.em().findAndCount(
+      User,
+      {},
+      {
+        fields: ['id', 'name', 'email'],
+        orderBy: { name: 'asc', id: 'asc' },
+        limit: pageSize,
+        offset: (page - 1) * pageSize,
+      },
+    );
+    return { items: users.map(({ id, name, email }) => ({ id, name, email })), total };
+  }
+
+  async user(userId: string): Promise<UserView> {
+    const user = await this.em().findOne(User, userId, { fields: ['id', 'name', 'email'] });
+    if (!user) throw notFound('user', userId);
+    return { id: user.id, name: user.name, email: user.email };
   }
 
   /** "Sign up": a buyer account; the password is kept only as a slow salted hash. */

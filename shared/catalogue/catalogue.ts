@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { LRUCache } from 'lru-cache';
 import type { Orm } from '../db/orm';
-import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
+import { Movie, Room, Session, SessionSeat } from '../db/entities';
 import { AppError, notFound } from '../errors';
 import { readSeatStatuses, seatKeysOf, type SeatStatus } from './seat-status';
 import { SeatMapCache } from './seat-map-cache';
@@ -13,11 +13,6 @@ import type { RedisClient } from '../redis';
 
 export const CURRENCY = 'BRL';
 
-export interface UserView {
-  id: string;
-  name: string;
-  email: string;
-}
 export interface MovieView {
   id: string;
   title: string;
@@ -115,27 +110,6 @@ export class Catalogue {
 
   private em(): EntityManager {
     return this.orm.em.fork() as EntityManager;
-  }
-
-  /** Users by name, a page at a time (admin only: a user list is personal data). */
-  async listUsers(page = 1, pageSize = 100): Promise<{ items: UserView[]; total: number }> {
-    const [users, total] = await this.em().findAndCount(
-      User,
-      {},
-      {
-        fields: ['id', 'name', 'email'],
-        orderBy: { name: 'asc', id: 'asc' },
-        limit: pageSize,
-        offset: (page - 1) * pageSize,
-      },
-    );
-    return { items: users.map(({ id, name, email }) => ({ id, name, email })), total };
-  }
-
-  async user(userId: string): Promise<UserView> {
-    const user = await this.em().findOne(User, userId, { fields: ['id', 'name', 'email'] });
-    if (!user) throw notFound('user', userId);
-    return { id: user.id, name: user.name, email: user.email };
   }
 
   async listMovies(): Promise<MovieView[]> {

@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import type { Express } from 'express';
 import request from 'supertest';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../shared/auth/access-tokens';
-import { revokedFamilyKey } from '../../shared/auth/buyer-sessions';
+import { revokedFamilyKey } from '../../shared/auth/buyer-accounts';
 import { RefreshToken, User } from '../../shared/db/entities';
 import { apiInstance, startTestApi, type TestApi } from '../support/api';
 import {
