@@ -22,7 +22,7 @@ import { accessTokens } from '../shared/auth/access-tokens';
 import { loadConfig, type Config } from '../shared/config';
 import { dropDatabase } from '../shared/db/database-admin';
 import { initOrm } from '../shared/db/orm';
-import { prepareDatabase } from '../shared/db/prepare';
+import { prepareDatabase } from '../shared/setup/prepare-database';
 import { eventsKey, holdKey, seatKey } from '../shared/holds/keys';
 import { createLogger } from '../shared/logger';
 import { createRedis, mastersOf, type RedisClient } from '../shared/redis';

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { dropDatabase } from '../shared/db/database-admin';
 import { initOrm } from '../shared/db/orm';
-import { prepareDatabase } from '../shared/db/prepare';
+import { prepareDatabase } from '../shared/setup/prepare-database';
 import { baseline, seatMapCeiling } from './scenarios/baseline';
 import { bestAvailable } from './scenarios/best-available';
 import { checkout } from './scenarios/checkout';

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import request from 'supertest';
-import { DEMO_USER_EMAILS } from '../../shared/db/seeders/demo-seeder';
+import { DEMO_USER_EMAILS } from '../../shared/setup/demo-seeder';
 import { startTestApi, type TestApi } from '../support/api';
 import { BUYER_PASSWORD, DEMO_PASSWORD } from '../support/buyers';
 import { startRealServer } from '../support/http-server';

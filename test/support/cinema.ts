@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { asBuyer, asOwnerOf, DEMO_PASSWORD, signIn } from './buyers';
-import { DEMO_USER_EMAILS } from '../../shared/db/seeders/demo-seeder';
+import { DEMO_USER_EMAILS } from '../../shared/setup/demo-seeder';
 import { testConfig } from './config';
 import { mastersOf, type RedisClient } from '../../shared/redis';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../../shared/config';
 import { dropDatabase } from '../../shared/db/database-admin';
 import { initOrm, type Orm } from '../../shared/db/orm';
-import { prepareDatabase } from '../../shared/db/prepare';
+import { prepareDatabase } from '../../shared/setup/prepare-database';
 import { createLogger } from '../../shared/logger';
 import { testConfig } from './config';
 

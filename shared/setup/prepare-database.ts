@@ -1,9 +1,9 @@
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import { User } from './entities';
-import { createDatabaseIfMissing } from './database-admin';
-import { initOrm, type Orm } from './orm';
-import { DemoSeeder, giveDemoUsersPassword } from './seeders/demo-seeder';
+import { User } from '../db/entities';
+import { createDatabaseIfMissing } from '../db/database-admin';
+import { initOrm, type Orm } from '../db/orm';
+import { DemoSeeder, giveDemoUsersPassword } from './demo-seeder';
 
 const MIGRATION_LOCK_KEY = 0x63696e65; // "cine": any constant shared by every instance
 

@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { Seeder } from '@mikro-orm/seeder';
-import { Movie, Room, Session, SessionSeat, User } from '../entities';
-import { seatLayout } from '../../catalogue/seat-layout';
-import { CURRENCY } from '../../catalogue/catalogue';
-import { hashPassword } from '../../auth/passwords';
+import { Movie, Room, Session, SessionSeat, User } from '../db/entities';
+import { seatLayout } from '../catalogue/seat-layout';
+import { CURRENCY } from '../catalogue/catalogue';
+import { hashPassword } from '../auth/passwords';
 
 /** Demo users sign in with DEMO_USER_PASSWORD (development only; see giveDemoUsersPassword). */
 const USERS = [
