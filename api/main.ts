@@ -6,6 +6,7 @@ import { initOrm } from '../shared/db/orm';
 import { createLogger } from '../shared/logger';
 import { createCheckoutQueues } from '../shared/queues';
 import { createRedis } from '../shared/redis';
+import { HOLD_SCRIPT_COMMANDS } from '../shared/holds/scripts';
 import { stopGracefullyOnSignals } from '../shared/shutdown';
 import { createApp } from './app';
 import { OrderSettlements } from './live/order-settlements';
@@ -17,7 +18,11 @@ async function main(): Promise<void> {
   const orm = await initOrm(config, logger);
   // Request paths fail fast when Redis is away instead of queueing commands forever; under a
   // burst, auto-pipelining sends the commands of concurrent requests in shared writes.
-  const redis = createRedis(config, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const redis = createRedis(config, {
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    scriptCommands: HOLD_SCRIPT_COMMANDS,
+  });
   const queues = createCheckoutQueues(config);
   const directory = new Directory(orm);
   await directory.warmUp();

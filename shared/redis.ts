@@ -1,6 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config';
-import { HOLD_SCRIPT_COMMANDS } from './holds/scripts';
 
 /**
  * A client of the configured Redis: one server, or a Redis Cluster when REDIS_CLUSTER_NODES is
@@ -12,9 +11,16 @@ export type RedisClient = Redis | Cluster;
 /**
  * A Redis client on the configured server and db, or on the configured cluster.
  * `maxRetriesPerRequest: null` is what BullMQ requires of its connections; request paths that
- * must fail fast pass their own value.
+ * must fail fast pass their own value. `scriptCommands` names the commands defined by scripts
+ * whose key count is their first argument: a cluster client's auto-pipelining would take that
+ * count for the first key and batch the call with another master's commands, so on a cluster
+ * they are sent outside auto-pipelines.
  */
-export function createRedis(config: Config, overrides: RedisOptions = {}): RedisClient {
+export function createRedis(
+  config: Config,
+  overrides: RedisOptions & { scriptCommands?: readonly string[] } = {},
+): RedisClient {
+  const { scriptCommands = [], ...options } = overrides;
   const { clusterNodes } = config.redis;
   if (!clusterNodes) {
     return new Redis({
@@ -22,15 +28,15 @@ export function createRedis(config: Config, overrides: RedisOptions = {}): Redis
       port: config.redis.port,
       db: config.redis.db,
       maxRetriesPerRequest: null,
-      ...overrides,
+      ...options,
     });
   }
   // Auto-pipelining is the cluster client's own option (it batches per node); the rest apply to
   // its connection to each node.
-  const { enableAutoPipelining, ...nodeOptions } = overrides;
+  const { enableAutoPipelining, ...nodeOptions } = options;
   return new Cluster(clusterNodes, {
     enableAutoPipelining,
-    autoPipeliningIgnoredCommands: [...HOLD_SCRIPT_COMMANDS],
+    autoPipeliningIgnoredCommands: [...scriptCommands],
     redisOptions: { maxRetriesPerRequest: null, ...nodeOptions },
   });
 }

@@ -7,6 +7,7 @@ import { createHoldContext, type HoldContext } from '../shared/holds/hold-contex
 import type { Logger } from '../shared/logger';
 import { createCheckoutQueues } from '../shared/queues';
 import { connectRabbit } from '../shared/rabbitmq';
+import { HOLD_SCRIPT_COMMANDS } from '../shared/holds/scripts';
 import { createRedis, type RedisClient } from '../shared/redis';
 import type { WorkerKind } from './runtime';
 
@@ -29,7 +30,10 @@ export async function openWorkerConnections(
 ): Promise<WorkerConnections> {
   // A batch's commands (an approval check or a settlement per sale) leave in one write, not one
   // each: the socket writes were the largest single cost of the finaliser.
-  const redis = createRedis(config, { enableAutoPipelining: true });
+  const redis = createRedis(config, {
+    enableAutoPipelining: true,
+    scriptCommands: HOLD_SCRIPT_COMMANDS,
+  });
   const queues = createCheckoutQueues(config);
   const orm = await initOrm(config, logger);
   const rabbit = await connectRabbit(config.rabbitmqUrl, logger);

@@ -31,9 +31,8 @@ const COMMANDS = {
 
 /**
  * The hold scripts' command names (and the seat map's read). Their key count varies, so it is
- * their first argument; a cluster client's auto-pipelining takes that count for the first key
- * and would batch the call with another master's commands, so shared/redis.ts sends these
- * outside auto-pipelines there.
+ * their first argument: a client that auto-pipelines passes these to createRedis as its
+ * `scriptCommands`.
  */
 export const HOLD_SCRIPT_COMMANDS: readonly string[] = Object.keys(COMMANDS);
 

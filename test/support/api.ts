@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { createApp, type AppDependencies } from '../../api/app';
 import { Directory } from '../../shared/catalogue/directory';
 import { createCheckoutQueues, type CheckoutQueues } from '../../shared/queues';
+import { HOLD_SCRIPT_COMMANDS } from '../../shared/holds/scripts';
 import { createRedis, type RedisClient } from '../../shared/redis';
 import { createTestDatabase, silentLogger, type TestDatabase } from './database';
 import { flushRedis } from './redis-db';
@@ -23,7 +24,11 @@ export async function apiInstance(
   db: Pick<TestDatabase, 'config' | 'orm'>,
   overrides: Partial<AppDependencies> = {},
 ) {
-  const redis = createRedis(db.config, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const redis = createRedis(db.config, {
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    scriptCommands: HOLD_SCRIPT_COMMANDS,
+  });
   const queues = createCheckoutQueues(db.config);
   const directory = new Directory(db.orm);
   await directory.warmUp();
