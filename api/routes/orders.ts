@@ -10,7 +10,7 @@ import {
   type OrderView,
 } from '../../shared/orders/order-views';
 import { MAX_OPEN_WAITS, MAX_WAIT_SECONDS, type OrderWaits } from '../../shared/orders/order-waits';
-import { refundOrder } from '../../shared/orders/refund-order';
+import { refundOrder } from '../../shared/payments/refund-order';
 import { paymentMethods } from '../../shared/payments/methods';
 import { requestPayment } from '../../shared/payments/request-payment';
 import { notFound } from '../../shared/errors';

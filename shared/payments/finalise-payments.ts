@@ -6,8 +6,8 @@ import { unprocessed } from '../db/inbox';
 import type { Orm } from '../db/orm';
 import { eventIdFor, type EventType } from '../events';
 import type { Logger } from '../logger';
-import { paymentMethod } from '../payments/methods';
-import type { OrderCompleted, PaymentApproved } from './contracts';
+import { paymentMethod } from './methods';
+import type { OrderCompleted, PaymentApproved } from '../orders/contracts';
 
 export const FINALISER = 'finaliser';
 

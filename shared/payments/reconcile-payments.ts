@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Order } from '../db/entities';
 import { holdKey, EVENT_STREAMS_KEY, payingKey, sessionOfEventsKey } from '../holds/keys';
 import { paymentsFoundStuck, paymentsReconciled } from '../metrics';
-import { settleSale } from '../orders/settle-sale';
+import { settleSale } from '../payments/settle-sale';
 import { chargePayment, type ChargeDependencies } from './charge-payment';
 
 /** Paying holds looked at per session and run; the next run takes the rest. */

@@ -7,7 +7,7 @@ import { eventIdFor } from '../events';
 import type { HoldContext } from '../holds/hold-context';
 import { eventsKey, seatKey } from '../holds/keys';
 import { paymentOutcomes } from '../metrics';
-import { paymentMethod } from '../payments/methods';
+import { paymentMethod } from './methods';
 
 /**
  * "Refund the order" (admin): money back through the order's payment method, the order, its

@@ -20,7 +20,7 @@ import { loadLua } from '../../shared/holds/scripts';
 import { holdKey, payingKey, seatKey } from '../../shared/holds/keys';
 import { paymentsReconciled } from '../../shared/metrics';
 import type { PaymentApproved } from '../../shared/orders/contracts';
-import { FINALISER, finalisePayments } from '../../shared/orders/finalise-payments';
+import { FINALISER, finalisePayments } from '../../shared/payments/finalise-payments';
 import { chargePayment, type ChargeDependencies } from '../../shared/payments/charge-payment';
 import { bullConnection, paymentJobId, QUEUES, type PaymentJob } from '../../shared/queues';
 import { connectRabbit, EventPublisher } from '../../shared/rabbitmq';

@@ -9,7 +9,7 @@ import { Order, OutboxEvent, Payment, ProcessedMessage, Ticket } from '../../sha
 import { EVENTS_EXCHANGE, eventIdFor, type EventEnvelope } from '../../shared/events';
 import { holdKey, seatKey } from '../../shared/holds/keys';
 import type { PaymentApproved } from '../../shared/orders/contracts';
-import { FINALISER } from '../../shared/orders/finalise-payments';
+import { FINALISER } from '../../shared/payments/finalise-payments';
 import { eventRelayWorker } from '../../workers/event-relay/worker';
 import { createFinaliserWorker } from '../../workers/finaliser/worker';
 import { startTestApi, type TestApi } from '../support/api';

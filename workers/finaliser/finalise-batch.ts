@@ -6,8 +6,8 @@ import type { HoldContext } from '../../shared/holds/hold-context';
 import type { Logger } from '../../shared/logger';
 import { approvalMismatch } from '../../shared/orders/approval-check';
 import type { PaymentApproved } from '../../shared/orders/contracts';
-import { finalisePayments } from '../../shared/orders/finalise-payments';
-import { settleSale } from '../../shared/orders/settle-sale';
+import { finalisePayments } from '../../shared/payments/finalise-payments';
+import { settleSale } from '../../shared/payments/settle-sale';
 import { paymentOutcomes, paymentToPaid } from '../../shared/metrics';
 
 const id = Joi.string().guid().required();
