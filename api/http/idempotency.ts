@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError, errorBody, refusalBody } from '../../shared/errors';
 import { seal, sealingKey, unseal } from '../../shared/sealed';
-import type { RouteResult } from './route';
+import type { RouteResult } from './route-result';
 import type { RedisClient } from '../../shared/redis';
 
 const REPLAY_TTL_SECONDS = 24 * 60 * 60;

@@ -3,6 +3,7 @@ import type Joi from 'joi';
 import { AppError } from '../../shared/errors';
 import type { Caller, RouteAccess } from '../middleware/caller-auth';
 import type { IdempotencyStore } from './idempotency';
+import type { RouteResult } from './route-result';
 
 export interface RouteInput<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
   params: P;
@@ -12,16 +13,6 @@ export interface RouteInput<P = Record<string, string>, Q = Record<string, unkno
   /** Who is calling, on routes that declare `auth`. */
   caller?: Caller;
   req: Request;
-}
-
-export interface RouteResult {
-  status: number;
-  body?: unknown;
-  /** The body already serialised as JSON (a cached answer), sent as it is instead of `body`. */
-  json?: Buffer;
-  headers?: Record<string, string>;
-  /** The handler answered itself (an event stream): nothing is left to send. */
-  streamed?: boolean;
 }
 
 /**
